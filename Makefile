@@ -1,0 +1,49 @@
+# The two set-up commands are `make run` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SERVICES_ENV := source .services/env
+RUN_ENV := export DEBUG=$${DEBUG:-1} SECRET_KEY=$${SECRET_KEY:-dev-only-secret-key-change-me}
+
+.PHONY: run test venv services services-stop lint format migrate demo serve clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+services:
+	@bash scripts/services.sh start
+
+services-stop:
+	@bash scripts/services.sh stop
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: services venv lint
+	$(SERVICES_ENV) && $(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+migrate: services venv
+	$(SERVICES_ENV) && $(RUN_ENV) && $(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(SERVICES_ENV) && $(RUN_ENV) && bash scripts/demo.sh
+
+run: demo
+	$(SERVICES_ENV) && $(RUN_ENV) && bash scripts/serve.sh $(HOST) $(PORT)
+
+clean: services-stop
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,30 @@
+"""Settings for the test suite: the real settings plus test-only defaults.
+
+Tests run against the project's PostgreSQL + TimescaleDB and Redis started by
+`make services` (their URLs are read from .services/env when the environment does
+not already carry them). django-q2 runs tasks synchronously here, since
+override_settings does not reach its Conf; the tests that need a real `qcluster`
+start one in a subprocess with Q_SYNC=0.
+"""
+
+import os
+from pathlib import Path
+
+_SERVICES_ENV = Path(__file__).resolve().parent.parent / ".services" / "env"
+if "DATABASE_URL" not in os.environ and _SERVICES_ENV.exists():
+    for line in _SERVICES_ENV.read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        if key and value:
+            os.environ.setdefault(key.strip(), value.strip())
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("Q_SYNC", "1")
+# Each pytest-xdist worker gets its own cache namespace and queue name, so one
+# worker clearing its cache or draining its queue never touches the other's.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"bt-test-{_WORKER}")
+os.environ.setdefault("Q_CLUSTER_NAME", f"bt-test-{_WORKER}")
+
+from backtest_project.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests

@@ -1,0 +1,75 @@
+"""The strategy registry: what a strategy must declare to be run, validated and swept.
+
+A strategy is framework-free data plus kernels:
+
+- ``params_schema``: the JSON Schema (draft 2020-12) of its ``params`` mapping, with
+  ``default``, bounds and enums; spec validation uses it verbatim, so its
+  ``description`` strings are what users read in error messages and in editors.
+  Engine knobs that a strategy carries in its params (``leverage``,
+  ``stop_loss_percent``, ``take_profit_percent``) are declared here too.
+- ``warmup(params) -> int``: the first bar index at which a signal may occur.
+- ``signals(params, open, high, low, close, volume) -> int8[n]``: +1 long, -1 short,
+  0 none; bar i may use data up to and including bar i's close only.
+
+Strategies register themselves at import time of ``strategies.builtin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SignalFn = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class StrategyDef:
+    name: str
+    title: str
+    description: str
+    params_schema: dict[str, Any]
+    warmup: Callable[[Mapping[str, Any]], int]
+    signals: SignalFn
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every parameter that has one."""
+        props = self.params_schema.get("properties", {})
+        return {key: prop["default"] for key, prop in props.items() if "default" in prop}
+
+    def with_defaults(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` with every missing parameter filled from its default."""
+        return {**self.defaults(), **params}
+
+
+_REGISTRY: dict[str, StrategyDef] = {}
+
+
+def register(strategy: StrategyDef) -> StrategyDef:
+    if strategy.name in _REGISTRY:
+        raise ValueError(f"strategy {strategy.name!r} is already registered")
+    _REGISTRY[strategy.name] = strategy
+    return strategy
+
+
+def _load_builtins() -> None:
+    # Imported for its side effect: each built-in strategy module calls register().
+    import strategies.builtin  # noqa: F401
+
+
+def get_strategy(name: str) -> StrategyDef:
+    """The registered strategy ``name``; ``KeyError`` listing the known names otherwise."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"unknown strategy {name!r} (known: {known})") from None
+
+
+def all_strategies() -> list[StrategyDef]:
+    _load_builtins()
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]

@@ -1,0 +1,34 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CSV_GZ = REPO / "data" / "btcusd_15m_2021q4.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def sample_csv_path(tmp_path_factory) -> Path:
+    """The bundled real BTC 15m sample, decompressed to a temporary CSV file."""
+    path = tmp_path_factory.mktemp("sample") / "btcusd_15m_2021q4.csv"
+    path.write_bytes(gzip.decompress(SAMPLE_CSV_GZ.read_bytes()))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache(request):
+    """Each database test starts with an empty cache (Redis is shared across tests)."""
+    if "django_db" in request.keywords or "db" in request.fixturenames:
+        from django.core.cache import cache
+
+        # delete_pattern keeps to this worker's KEY_PREFIX; clear() would FLUSHDB
+        # and wipe the other xdist worker's keys and the task queue.
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
+    yield
