@@ -149,6 +149,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "backtest_project.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Backtest service API",

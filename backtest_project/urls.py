@@ -17,3 +17,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler400 = "backtest_project.errors.bad_request"
+handler404 = "backtest_project.errors.not_found"
+handler500 = "backtest_project.errors.server_error"
