@@ -73,3 +73,16 @@ def get_strategy(name: str) -> StrategyDef:
 def all_strategies() -> list[StrategyDef]:
     _load_builtins()
     return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def price_array(name: str, values: Any) -> np.ndarray:
+    """``values`` as the contiguous 1-D float64 array the kernels take (no copy if it is one).
+
+    A signal function calls this on its inputs so that a list, a pandas Series or a
+    float32 column compiles to the one kernel specialisation; ``name`` goes into the error.
+    """
+    # asarray first: ascontiguousarray would quietly turn a scalar into shape (1,).
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    return np.ascontiguousarray(array)

@@ -1,0 +1,110 @@
+"""EMA crossover: long when the fast EMA of close crosses above the slow one, short below.
+
+A plain trend-following baseline to compare HYPERRSI against. As with HYPERRSI the
+EMAs (``indicators``) and the crossing kernel (``signals_from_indicators``) are
+separate so that a sweep computes each EMA period once.
+
+``fast_period`` is meant to be the shorter span; the schema cannot say so across two
+properties, so it is listed in ``extra["constraints"]`` for sweeps and spec checks.
+With fast ≥ slow the kernel still runs (the roles of the lines swap; equal spans never
+cross).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from strategies import ema_cross_nb, indicators_nb
+from strategies.registry import StrategyDef, price_array, register
+
+PARAMS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "EMA crossover parameters",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fast_period": {
+            "type": "integer",
+            "minimum": 2,
+            "maximum": 200,
+            "default": 12,
+            "description": "Span in bars of the fast EMA (shorter than slow_period).",
+        },
+        "slow_period": {
+            "type": "integer",
+            "minimum": 5,
+            "maximum": 500,
+            "default": 26,
+            "description": "Span in bars of the slow EMA; also the warm-up before the first signal.",
+        },
+        "leverage": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 20,
+            "default": 1,
+            "description": "Position leverage (isolated margin); applied by the engine.",
+        },
+        "stop_loss_percent": {
+            "type": "number",
+            "minimum": 0.5,
+            "maximum": 10,
+            "default": 2.0,
+            "description": "Stop loss as a percent price move against the entry; applied by the engine.",
+        },
+        "take_profit_percent": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100,
+            "description": (
+                "Take profit as a percent price move in favour of the entry; "
+                "applied by the engine. Absent: no take profit."
+            ),
+        },
+    },
+}
+
+
+def warmup(params: Mapping[str, Any]) -> int:
+    """The first bar that may signal: slow_period (the slow EMA has seen that many bars)."""
+    return int(STRATEGY.with_defaults(params)["slow_period"])
+
+
+def indicators(params: Mapping[str, Any], close: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(fast_ema, slow_ema)`` over ``close``, float64[n] each."""
+    p = STRATEGY.with_defaults(params)
+    close = price_array("close", close)
+    return indicators_nb.ema(close, int(p["fast_period"])), indicators_nb.ema(close, int(p["slow_period"]))
+
+
+def signals_from_indicators(
+    params: Mapping[str, Any], fast: np.ndarray, slow: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """int8[n] signals from precomputed EMAs; ``out`` is an optional int8[n] buffer."""
+    if out is None:
+        out = np.empty(fast.shape[0], dtype=np.int8)
+    ema_cross_nb.ema_cross_signals_into(out, fast, slow, warmup(params))
+    return out
+
+
+def signals(  # noqa: PLR0917 (the StrategyDef.signals calling convention)
+    params: Mapping[str, Any], open: Any, high: Any, low: Any, close: Any, volume: Any
+) -> np.ndarray:
+    """int8[n] crossover signals (+1 long, −1 short, 0) over the candles; only close is read."""
+    fast, slow = indicators(params, close)
+    return signals_from_indicators(params, fast, slow)
+
+
+STRATEGY = register(
+    StrategyDef(
+        name="ema_cross",
+        title="EMA crossover",
+        description="Long when the fast EMA of close crosses above the slow EMA, short when below.",
+        params_schema=PARAMS_SCHEMA,
+        warmup=warmup,
+        signals=signals,
+        extra={"constraints": ["fast_period < slow_period"]},
+    )
+)

@@ -1,0 +1,183 @@
+"""HYPERRSI: RSI mean reversion (or momentum) with an optional trend EMA filter.
+
+The strategy of the live system, as DESIGN.md "HYPERRSI" states it. The work is split
+in two so that sweeps can cache indicators:
+
+- ``indicators(params, close)`` -> ``(rsi, ema)``: depends only on ``rsi_method``,
+  ``rsi_period`` and (with the filter) ``trend_ema_period``;
+- ``signals_from_indicators(params, close, rsi, ema)``: the cheap per-combination
+  kernel over thresholds, mode and filter.
+
+``signals(params, open, high, low, close, volume)`` chains both; it is the
+``StrategyDef.signals`` the engine calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from strategies import hyperrsi_nb, indicators_nb
+from strategies.registry import StrategyDef, price_array, register
+
+RSI_METHODS = {"wilder": indicators_nb.RSI_WILDER, "sma": indicators_nb.RSI_SMA}
+ENTRY_OPTIONS = {"reverse": hyperrsi_nb.ENTRY_REVERSE, "follow": hyperrsi_nb.ENTRY_FOLLOW}
+
+PARAMS_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "HYPERRSI parameters",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "rsi_period": {
+            "type": "integer",
+            "minimum": 2,
+            "maximum": 50,
+            "default": 14,
+            "description": "RSI lookback in bars (price changes averaged).",
+        },
+        "rsi_oversold": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 50,
+            "default": 30,
+            "description": "RSI level at or below which the market counts as oversold (long side).",
+        },
+        "rsi_overbought": {
+            "type": "number",
+            "minimum": 50,
+            "maximum": 100,
+            "default": 70,
+            "description": "RSI level at or above which the market counts as overbought (short side).",
+        },
+        "rsi_method": {
+            "type": "string",
+            "enum": ["wilder", "sma"],
+            "default": "wilder",
+            "description": "RSI averaging: wilder (TA-Lib RSI) or sma (rolling means of gains and losses).",
+        },
+        "entry_option": {
+            "type": "string",
+            "enum": ["reverse", "follow"],
+            "default": "reverse",
+            "description": (
+                "reverse: enter when RSI crosses back out of the oversold/overbought zone; "
+                "follow: enter on every bar inside the zone."
+            ),
+        },
+        "use_trend_filter": {
+            "type": "boolean",
+            "default": True,
+            "description": ("In reverse mode, take longs only below the trend EMA and shorts only above it."),
+        },
+        "trend_ema_period": {
+            "type": "integer",
+            "minimum": 50,
+            "maximum": 500,
+            "default": 200,
+            "description": "Span in bars of the trend EMA used by the trend filter.",
+        },
+        "leverage": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 20,
+            "default": 3,
+            "description": "Position leverage (isolated margin); applied by the engine.",
+        },
+        "stop_loss_percent": {
+            "type": "number",
+            "minimum": 0.5,
+            "maximum": 10,
+            "default": 2.0,
+            "description": "Stop loss as a percent price move against the entry; applied by the engine.",
+        },
+        "take_profit_percent": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100,
+            "description": (
+                "Take profit as a percent price move in favour of the entry; "
+                "applied by the engine. Absent: no take profit."
+            ),
+        },
+    },
+}
+
+
+def _choice(params: Mapping[str, Any], key: str, choices: Mapping[str, int]) -> int:
+    value = params[key]
+    try:
+        return choices[value]
+    except (KeyError, TypeError):
+        raise ValueError(f"params.{key} must be one of {sorted(choices)}, got {value!r}") from None
+
+
+def warmup(params: Mapping[str, Any]) -> int:
+    """The first bar that may signal: max(2·rsi_period, 30)."""
+    p = STRATEGY.with_defaults(params)
+    return int(hyperrsi_nb.hyperrsi_warmup(int(p["rsi_period"])))
+
+
+def indicators(params: Mapping[str, Any], close: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(rsi, ema)`` over ``close`` (float64[n] each) for these params.
+
+    Without the trend filter the EMA is never read, and ``close`` itself is returned in
+    its place rather than computing one.
+    """
+    p = STRATEGY.with_defaults(params)
+    close = price_array("close", close)
+    rsi = indicators_nb.rsi(close, int(p["rsi_period"]), _choice(p, "rsi_method", RSI_METHODS))
+    trend = indicators_nb.ema(close, int(p["trend_ema_period"])) if p["use_trend_filter"] else close
+    return rsi, trend
+
+
+def signals_from_indicators(
+    params: Mapping[str, Any], close: Any, rsi: np.ndarray, ema: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """int8[n] signals from precomputed ``rsi`` and ``ema`` (see ``indicators``).
+
+    ``out``, if given, is an int8[n] buffer to fill and return (sweeps reuse one).
+    """
+    p = STRATEGY.with_defaults(params)
+    close = price_array("close", close)
+    if out is None:
+        out = np.empty(close.shape[0], dtype=np.int8)
+    hyperrsi_nb.hyperrsi_signals_into(
+        out,
+        close,
+        rsi,
+        ema,
+        int(p["rsi_period"]),
+        float(p["rsi_oversold"]),
+        float(p["rsi_overbought"]),
+        _choice(p, "entry_option", ENTRY_OPTIONS),
+        bool(p["use_trend_filter"]),
+    )
+    return out
+
+
+def signals(  # noqa: PLR0917 (the StrategyDef.signals calling convention)
+    params: Mapping[str, Any], open: Any, high: Any, low: Any, close: Any, volume: Any
+) -> np.ndarray:
+    """int8[n] HYPERRSI signals (+1 long, −1 short, 0) over the candles; only close is read."""
+    close = price_array("close", close)
+    rsi, trend = indicators(params, close)
+    return signals_from_indicators(params, close, rsi, trend)
+
+
+STRATEGY = register(
+    StrategyDef(
+        name="hyperrsi",
+        title="HYPERRSI",
+        description=(
+            "RSI reversal (or follow-through) entries with an optional trend EMA filter, "
+            "as run by the live system."
+        ),
+        params_schema=PARAMS_SCHEMA,
+        warmup=warmup,
+        signals=signals,
+        extra={"constraints": ["rsi_oversold < rsi_overbought"]},
+    )
+)
