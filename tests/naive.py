@@ -9,6 +9,7 @@ Undefined values are ``math.nan``; signals are lists of ints (+1 long, −1 shor
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 # --- Indicators ---------------------------------------------------------------------
 
@@ -163,3 +164,286 @@ def ema_cross_signals(close, *, fast_period=12, slow_period=26):
         elif fast[i - 1] >= slow[i - 1] and fast[i] < slow[i]:
             out[i] = -1
     return out
+
+
+# --- The engine: a bar-by-bar simulation and the metrics table -----------------------
+# Written from DESIGN.md ("Engine semantics", "Metrics") independently of the Numba
+# kernels in backtests/engine; every rule is a plain if/else in the contract's order.
+
+LONG, SHORT = 1, -1
+
+
+@dataclass
+class Position:
+    side: int  # +1 long, -1 short
+    entry_idx: int
+    entry_price: float  # the fill price, slippage included
+    quantity: float
+    notional: float
+    margin: float
+    entry_fee: float
+    stop: float | None
+    take_profit: float | None
+    liquidation: float | None
+
+
+def naive_simulate(  # noqa: PLR0917 (the columns and the signals, like the kernel)
+    ts,
+    open_,
+    high,
+    low,
+    close,
+    signals,
+    *,
+    fill: str = "next_open",
+    on_opposite: str = "reverse",
+    initial_capital: float = 10000.0,
+    fee_rate: float = 0.0004,
+    slippage_bps: float = 0.0,
+    position_size: float = 1.0,
+    leverage: float = 1.0,
+    stop_loss_percent: float | None = None,
+    take_profit_percent: float | None = None,
+    maintenance_margin_rate: float = 0.005,
+) -> dict:
+    """Returns {"equity": [float], "trades": [dict], "in_position": [bool]}.
+
+    Trade dicts carry entry_idx/exit_idx besides the contract's fields; ``side`` and
+    ``exit_reason`` are strings. ``in_position[i]``: a position is open at bar i's close
+    (before the end-of-data exit).
+    """
+    n = len(close)
+    o = [float(x) for x in open_]
+    h = [float(x) for x in high]
+    lo = [float(x) for x in low]
+    c = [float(x) for x in close]
+    t = [int(x) for x in ts]
+    sig = [int(x) for x in signals]
+    s = slippage_bps / 10000.0
+
+    cash = float(initial_capital)
+    pos: Position | None = None
+    trades: list[dict] = []
+    equity: list[float] = []
+    in_position: list[bool] = []
+
+    def adverse_price(p: Position, price: float) -> float:
+        # slippage makes an exit worse: a long sells lower, a short buys higher
+        return price * (1 - s) if p.side == LONG else price * (1 + s)
+
+    def close_position(p: Position, i: int, price: float, reason: str) -> None:
+        nonlocal cash, pos
+        if reason == "liquidation":
+            exit_price = price
+            gross = -p.margin
+            exit_fee = 0.0
+        else:
+            exit_price = adverse_price(p, price)
+            gross = (exit_price - p.entry_price) * p.quantity
+            if p.side == SHORT:
+                gross = -gross
+            exit_fee = exit_price * p.quantity * fee_rate
+        cash = cash + gross - exit_fee
+        pnl = gross - p.entry_fee - exit_fee
+        trades.append(
+            {
+                "side": "long" if p.side == LONG else "short",
+                "entry_idx": p.entry_idx,
+                "exit_idx": i,
+                "entry_time": t[p.entry_idx],
+                "exit_time": t[i],
+                "entry_price": p.entry_price,
+                "exit_price": exit_price,
+                "quantity": p.quantity,
+                "fees": p.entry_fee + exit_fee,
+                "pnl": pnl,
+                "return": pnl / p.margin,
+                "bars_held": i - p.entry_idx,
+                "exit_reason": reason,
+            }
+        )
+        pos = None
+
+    def open_position(side: int, i: int, price: float) -> None:
+        nonlocal cash, pos
+        equity_now = cash  # flat at every entry: a reversal has closed first
+        if equity_now <= 0:
+            return
+        fill_price = price * (1 + s) if side == LONG else price * (1 - s)
+        notional = equity_now * position_size * leverage / (1 + leverage * fee_rate)
+        fee = notional * fee_rate
+        cash -= fee
+        stop = tp = liq = None
+        if stop_loss_percent is not None:
+            stop = fill_price * (1 - side * stop_loss_percent / 100)
+        if take_profit_percent is not None:
+            tp = fill_price * (1 + side * take_profit_percent / 100)
+        if leverage > 1:
+            liq = fill_price * (1 - side * (1 / leverage - maintenance_margin_rate))
+        pos = Position(
+            side, i, fill_price, notional / fill_price, notional, notional / leverage, fee, stop, tp, liq
+        )
+
+    def nearer_adverse(p: Position) -> tuple[str, float] | None:
+        """("stop"|"liquidation", level) nearer to entry; a tie goes to the stop."""
+        candidates = []
+        if p.stop is not None:
+            candidates.append(("stop", p.stop))
+        if p.liquidation is not None:
+            candidates.append(("liquidation", p.liquidation))
+        if not candidates:
+            return None
+        best = candidates[0]
+        for cand in candidates[1:]:
+            if abs(cand[1] - p.entry_price) < abs(best[1] - p.entry_price):
+                best = cand
+        return best
+
+    def beyond_adverse(p: Position, price: float, level: float) -> bool:
+        return price <= level if p.side == LONG else price >= level
+
+    def beyond_tp(p: Position, price: float) -> bool:
+        return price >= p.take_profit if p.side == LONG else price <= p.take_profit
+
+    def check_open(p: Position, i: int) -> None:
+        adv = nearer_adverse(p)
+        if adv is not None and beyond_adverse(p, o[i], adv[1]):
+            if adv[0] == "liquidation":
+                close_position(p, i, adv[1], "liquidation")
+            else:
+                close_position(p, i, o[i], "stop")
+            return
+        if p.take_profit is not None and beyond_tp(p, o[i]):
+            close_position(p, i, o[i], "take_profit")
+
+    def check_range(p: Position, i: int) -> None:
+        adv = nearer_adverse(p)
+        worst = lo[i] if p.side == LONG else h[i]
+        best = h[i] if p.side == LONG else lo[i]
+        if adv is not None and beyond_adverse(p, worst, adv[1]):
+            close_position(p, i, adv[1], adv[0])
+            return
+        if p.take_profit is not None and beyond_tp(p, best):
+            close_position(p, i, p.take_profit, "take_profit")
+
+    def act_on_signal(value: int, i: int, price: float) -> bool:
+        """Apply a signal at ``price``; True when a position was opened."""
+        if value == 0:
+            return False
+        side = LONG if value > 0 else SHORT
+        if pos is None:
+            open_position(side, i, price)
+            return pos is not None
+        if pos.side == side:
+            return False
+        if on_opposite == "ignore":
+            return False
+        close_position(pos, i, price, "signal")
+        if on_opposite == "reverse":
+            open_position(side, i, price)
+            return pos is not None
+        return False
+
+    for i in range(n):
+        if pos is not None:
+            check_open(pos, i)
+        if fill == "next_open" and i >= 1:
+            opened = act_on_signal(sig[i - 1], i, o[i])
+            if opened:
+                # the fill bar is checked from its open onwards
+                check_open(pos, i)
+        if pos is not None:
+            check_range(pos, i)
+        if fill == "close":
+            act_on_signal(sig[i], i, c[i])
+        in_position.append(pos is not None)
+        if pos is None:
+            equity.append(cash)
+        else:
+            move = c[i] - pos.entry_price
+            equity.append(cash + (move if pos.side == LONG else -move) * pos.quantity)
+
+    if pos is not None:
+        close_position(pos, n - 1, c[n - 1], "end")
+        equity[n - 1] = cash
+    return {"equity": equity, "trades": trades, "in_position": in_position}
+
+
+def _none_if_bad(x):
+    if x is None or math.isnan(x) or math.isinf(x):
+        return None
+    return x
+
+
+def naive_metrics(equity, ts, trades, *, minutes_per_bar, initial_capital, in_position) -> dict:
+    """The contract's metric table, term by term, with None for null."""
+    e = [float(x) for x in equity]
+    t = [int(x) for x in ts]
+    n = len(e)
+    out: dict = {}
+    bars_per_year = 365 * 24 * 60 / minutes_per_bar
+
+    total_return = e[-1] / initial_capital - 1
+    out["total_return"] = total_return
+    span_days = (t[-1] - t[0]) / 86_400_000
+    if total_return <= -1:
+        annual = -1.0
+    else:
+        try:
+            annual = (1 + total_return) ** (365 / span_days) - 1
+        except OverflowError:
+            annual = math.inf
+    out["annual_return"] = annual
+
+    r = []
+    for i in range(1, n):
+        r.append(0.0 if e[i - 1] <= 0 else e[i] / e[i - 1] - 1)
+    mean_r = sum(r) / len(r)
+    if len(r) >= 2:
+        std = math.sqrt(sum((x - mean_r) ** 2 for x in r) / (len(r) - 1))
+        out["volatility"] = std * math.sqrt(bars_per_year)
+        out["sharpe_ratio"] = mean_r / std * math.sqrt(bars_per_year) if std > 0 else None
+    else:
+        out["volatility"] = None
+        out["sharpe_ratio"] = None
+    downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / len(r))
+    out["sortino_ratio"] = mean_r / downside * math.sqrt(bars_per_year) if downside > 0 else None
+
+    running_max = []
+    peak = -math.inf
+    for x in e:
+        peak = max(peak, x)
+        running_max.append(peak)
+    out["max_drawdown"] = max(1 - e[i] / running_max[i] for i in range(n))
+    below = [e[i] < running_max[i] for i in range(n)]
+    longest = 0
+    i = 0
+    while i < n:
+        if below[i]:
+            start = i  # bar start-1 is the peak: it is not below its running max
+            while i < n and below[i]:
+                i += 1
+            end = i if i < n else n - 1  # the bar that regains the peak, or the last bar
+            longest = max(longest, t[end] - t[start - 1])
+        else:
+            i += 1
+    out["max_drawdown_duration"] = longest / 86_400_000
+    out["calmar_ratio"] = annual / out["max_drawdown"] if out["max_drawdown"] != 0 else None
+
+    pnls = [tr["pnl"] for tr in trades]
+    wins = [p for p in pnls if p > 0]
+    losses = [p for p in pnls if p <= 0]
+    out["total_trades"] = len(trades)
+    out["win_rate"] = len(wins) / len(trades) if trades else None
+    gross_loss = -sum(losses)
+    out["profit_factor"] = sum(wins) / gross_loss if gross_loss != 0 else None
+    out["avg_trade_return"] = sum(tr["return"] for tr in trades) / len(trades) if trades else None
+    out["avg_win"] = sum(wins) / len(wins) if wins else None
+    out["largest_win"] = max(wins) if wins else None
+    out["avg_loss"] = sum(losses) / len(losses) if losses else None
+    out["largest_loss"] = min(losses) if losses else None
+    out["expectancy"] = sum(pnls) / len(pnls) if pnls else None
+    out["avg_bars_held"] = sum(tr["bars_held"] for tr in trades) / len(trades) if trades else None
+    out["exposure"] = sum(1 for flag in in_position if flag) / n
+    out["total_fees"] = sum(tr["fees"] for tr in trades)
+    return {key: _none_if_bad(value) for key, value in out.items()}
