@@ -1,0 +1,67 @@
+"""Spec API representations (reads) and the shapes of apply results and errors (docs)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from specs.models import Spec
+
+
+class SpecSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.get_username", read_only=True)
+    url = serializers.HyperlinkedIdentityField(view_name="api:spec-detail")
+
+    class Meta:
+        model = Spec
+        fields = ("id", "url", "kind", "name", "version", "owner", "content_hash", "created_at")
+        read_only_fields = fields
+
+
+class SpecDetailSerializer(SpecSerializer):
+    versions_url = serializers.HyperlinkedIdentityField(view_name="api:spec-versions")
+
+    class Meta(SpecSerializer.Meta):
+        fields = (*SpecSerializer.Meta.fields, "versions_url", "yaml_text", "data")
+        read_only_fields = fields
+
+
+class SpecApplyRequestSerializer(serializers.Serializer):
+    """JSON body: ``{"yaml": "..."}`` (optionally ``"file"``), or documents themselves."""
+
+    yaml = serializers.CharField(help_text="A (multi-document) YAML spec file.")
+    file = serializers.CharField(required=False, help_text="The file name used in errors.")
+
+
+class AppliedDocumentSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    document = serializers.IntegerField()
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["created", "updated", "unchanged"])
+    id = serializers.IntegerField()
+    content_hash = serializers.CharField()
+
+
+class ApplyResultSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    documents = AppliedDocumentSerializer(many=True)
+
+
+class SpecErrorSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    document = serializers.IntegerField(allow_null=True)
+    kind = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    path = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    column = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
+class SpecErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = SpecErrorSerializer(many=True)

@@ -1,0 +1,151 @@
+"""The specs API: apply files (POST), list, detail and versions; the served schemas."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from specs.api.parsers import (
+    DEFAULT_SOURCE,
+    BoundedJSONParser,
+    TextYAMLParser,
+    YAMLAliasParser,
+    YAMLSpecParser,
+    request_filename,
+)
+from specs.api.serializers import (
+    ApplyResultSerializer,
+    SpecApplyRequestSerializer,
+    SpecDetailSerializer,
+    SpecErrorsSerializer,
+    SpecSerializer,
+)
+from specs.models import Spec, SpecKind
+from specs.parsing import ParsedFile, parse_text
+from specs.services import SpecValidationError, spec_apply_data, spec_apply_parsed
+from specs.validation import KIND_SLUGS, combined_schema, served_schema
+
+TRUE = ("1", "true", "yes", "on")
+
+
+class SpecViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Specs of the requesting user (staff: everyone's). Stored rows never change."""
+
+    serializer_class = SpecSerializer
+    parser_classes = [YAMLSpecParser, YAMLAliasParser, TextYAMLParser, BoundedJSONParser]
+
+    def get_queryset(self) -> QuerySet[Spec]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
+            return Spec.objects.none()
+        specs = Spec.objects.visible_to(self.request.user).select_related("owner")
+        if self.action != "list":
+            return specs
+        params = self.request.query_params
+        kind = params.get("kind")
+        if kind:
+            if kind not in SpecKind.values:
+                message = f"unknown kind {kind!r}; one of {', '.join(SpecKind.values)}"
+                raise ValidationError({"detail": message, "errors": {"kind": [message]}})
+            specs = specs.filter(kind=kind)
+        if params.get("name"):
+            specs = specs.filter(name=params["name"])
+        if params.get("latest", "").lower() in TRUE:
+            specs = specs.latest_versions()
+        return specs.order_by("kind", "name", "-version", "id")
+
+    def get_serializer_class(self):
+        return SpecDetailSerializer if self.action == "retrieve" else SpecSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", enum=SpecKind.values),
+            OpenApiParameter("name"),
+            OpenApiParameter("latest", bool, description="only the newest version of each spec"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request={
+            "application/yaml": OpenApiTypes.STR,
+            "application/json": SpecApplyRequestSerializer,
+        },
+        parameters=[OpenApiParameter("dry_run", bool, description="validate only; store nothing")],
+        responses={
+            201: ApplyResultSerializer,
+            200: OpenApiResponse(
+                ApplyResultSerializer, description="every document unchanged (or a dry run)"
+            ),
+            400: SpecErrorsSerializer,
+        },
+    )
+    def create(self, request):
+        """Apply a spec file: YAML body, ``{"yaml": "...", "file": "x.yaml"}``, or JSON documents."""
+        dry_run = request.query_params.get("dry_run", "").lower() in TRUE
+        data = request.data
+        if isinstance(data, ParsedFile):
+            files = [data]
+        elif isinstance(data, dict) and "yaml" in data and "kind" not in data:
+            text = data["yaml"]
+            if not isinstance(text, str):
+                raise ValidationError({"yaml": ["must be the text of a YAML file"]})
+            source = data.get("file") if isinstance(data.get("file"), str) else DEFAULT_SOURCE
+            files = [parse_text(text, source=source, max_bytes=settings.SPEC_MAX_BYTES)]
+        elif data:
+            try:
+                result = spec_apply_data(
+                    data=data, owner=request.user, source=request_filename(request), dry_run=dry_run
+                )
+            except SpecValidationError as exc:
+                return _errors_response(exc)
+            return _result_response(result)
+        else:
+            files = [parse_text("", source=request_filename(request), max_bytes=settings.SPEC_MAX_BYTES)]
+        try:
+            result = spec_apply_parsed(files=files, owner=request.user, dry_run=dry_run)
+        except SpecValidationError as exc:
+            return _errors_response(exc)
+        return _result_response(result)
+
+    @extend_schema(responses=SpecSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        """Every version of this spec, newest first."""
+        spec = self.get_object()
+        versions = spec.versions().select_related("owner")
+        return Response(SpecSerializer(versions, many=True, context=self.get_serializer_context()).data)
+
+
+def _errors_response(exc: SpecValidationError) -> Response:
+    return Response({"detail": exc.summary(), "errors": exc.as_dicts()}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _result_response(result) -> Response:
+    code = status.HTTP_201_CREATED if result.changed and not result.dry_run else status.HTTP_200_OK
+    return Response(result.as_dict(), status=code)
+
+
+class SpecSchemaView(APIView):
+    """The JSON Schema of a spec kind, for editors (no authentication needed)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, kind: str):
+        if kind == "spec":
+            return Response(combined_schema())
+        if kind not in KIND_SLUGS:
+            raise NotFound(f"no schema {kind!r}; one of {', '.join([*KIND_SLUGS, 'spec'])}")
+        return Response(served_schema(KIND_SLUGS[kind]))

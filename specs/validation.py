@@ -1,0 +1,810 @@
+"""Validating parsed spec documents and normalising them into the data runs read.
+
+Per document: the kind's JSON Schema (``specs/schemas/*.schema.json``), then the
+strategy's own parameter schema, then the checks a schema cannot say (end after start,
+margin below 1/leverage, table sort columns). Across documents: unique names, the
+references (a Backtest's ``report``, a Sweep's ``backtest``, found in the same files or
+through ``lookup`` among stored specs), and a Sweep's space, constraints and size
+against its strategy. Every problem is reported, each with its document, path, line
+and column; a document is normalised (defaults filled in, numbers canonical) only when
+the whole set is valid.
+
+Framework-free: no Django; stored specs are reached only through ``lookup``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from specs.errors import SpecError, SpecValidationError
+from specs.expressions import ExpressionError, compile_expression
+from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
+from strategies.registry import StrategyDef, all_strategies, get_strategy
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+KIND_FILES = {
+    "Backtest": "backtest.schema.json",
+    "Sweep": "sweep.schema.json",
+    "ReportLayout": "report_layout.schema.json",
+}
+KINDS = tuple(KIND_FILES)
+# URL slug -> kind, for /api/v1/schemas/<slug>.json
+KIND_SLUGS = {"backtest": "Backtest", "sweep": "Sweep", "report_layout": "ReportLayout"}
+DEFAULT_MAX_COMBINATIONS = 100_000
+ROLLING_SHARPE_WINDOW = 100
+TABLE_COLUMNS = {
+    "trades": (
+        "side",
+        "entry_time",
+        "exit_time",
+        "entry_price",
+        "exit_price",
+        "quantity",
+        "fees",
+        "pnl",
+        "return",
+        "bars_held",
+        "exit_reason",
+    ),
+    "monthly": ("month", "return"),
+}
+SECTION_KEYS = {
+    "metrics": ("title", "metrics", "group"),
+    "chart": ("title", "chart", "window"),
+    "table": ("title", "table", "limit", "sort"),
+    "text": ("title", "text"),
+}
+
+# (kind, name) -> that spec's stored data (latest version), or None
+Lookup = Callable[[str, str], Mapping[str, Any] | None]
+
+
+def _no_lookup(kind: str, name: str) -> None:
+    return None
+
+
+# --- schemas -------------------------------------------------------------------------
+
+
+@functools.cache
+def _file_schema(kind: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / KIND_FILES[kind]).read_text(encoding="utf-8"))
+
+
+def file_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of ``kind`` exactly as kept in ``specs/schemas/`` (a copy)."""
+    return copy.deepcopy(_file_schema(kind))
+
+
+@functools.cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(_file_schema(kind))
+
+
+def params_schema(strategy: StrategyDef) -> dict[str, Any]:
+    """The strategy's parameter schema as specs use it: unknown parameters are errors.
+
+    ``$schema``/``$id`` are dropped so that it can be embedded in another schema.
+    """
+    schema = {k: v for k, v in copy.deepcopy(strategy.params_schema).items() if k not in ("$schema", "$id")}
+    schema.setdefault("type", "object")
+    schema.setdefault("additionalProperties", False)
+    return schema
+
+
+@functools.cache
+def _params_validator(strategy_name: str) -> Draft202012Validator:
+    return Draft202012Validator(params_schema(get_strategy(strategy_name)))
+
+
+def served_schema(kind: str) -> dict[str, Any]:
+    """The schema served to editors: the file's, plus per-strategy params for Backtest.
+
+    For Backtest, ``strategy`` is limited to the registered names and an
+    ``if strategy == X then params: <X's schema>`` is added per strategy.
+    """
+    schema = file_schema(kind)
+    if kind == "Backtest":
+        strategies = all_strategies()
+        schema["properties"]["strategy"]["enum"] = [strategy.name for strategy in strategies]
+        schema["allOf"] = [
+            {
+                "if": {"properties": {"strategy": {"const": strategy.name}}, "required": ["strategy"]},
+                "then": {
+                    "properties": {
+                        "params": {
+                            **params_schema(strategy),
+                            "description": f"{strategy.title}: {strategy.description}",
+                        }
+                    }
+                },
+            }
+            for strategy in strategies
+        ]
+    return schema
+
+
+def combined_schema() -> dict[str, Any]:
+    """One schema for files that mix kinds: each document is checked by its ``kind``."""
+    defs = {}
+    for kind in KINDS:
+        schema = served_schema(kind)
+        schema.pop("$schema", None)
+        schema.pop("$id", None)
+        defs[kind] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:backtest-service:specs:spec",
+        "title": "Spec (any kind)",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"enum": list(KINDS), "description": "The kind of spec document."}},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"$ref": f"#/$defs/{kind}"},
+            }
+            for kind in KINDS
+        ],
+        "$defs": defs,
+    }
+
+
+# --- turning jsonschema errors into spec errors ------------------------------------
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def describe(value: Any) -> str:
+    """A short description of a YAML value for messages: "the string 'x'", "a list"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    text = str(value)
+    return f"the string {text[:60] + '...' if len(text) > 60 else text!r}"
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[PathT, str, bool]]:
+    """(path, message, at the key?) for one jsonschema error; a few get a better message."""
+    path: PathT = tuple(error.absolute_path)
+    keyword = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    if keyword == "required" and isinstance(instance, dict):
+        for key in error.validator_value:
+            if key not in instance:
+                yield (*path, key), f"missing required key '{key}'", False
+    elif keyword == "additionalProperties" and isinstance(instance, dict) and schema.get(keyword) is False:
+        allowed = list(schema.get("properties", {}))
+        for key in instance:
+            if key not in allowed:
+                yield (*path, key), f"unknown key '{key}' (allowed: {', '.join(allowed)})", True
+    elif keyword == "type":
+        expected = (
+            error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        )
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+        yield path, f"expected {words}, got {describe(instance)}", False
+    elif keyword == "pattern" and "patternErrorMessage" in schema:
+        yield path, f"{schema['patternErrorMessage']}; got {describe(instance)}", False
+    elif keyword in ("oneOf", "anyOf") and "errorMessage" in schema:
+        yield path, schema["errorMessage"], False
+    elif keyword == "const":
+        yield path, f"expected {error.validator_value!r}, got {describe(instance)}", False
+    elif keyword in ("minProperties", "maxProperties") and isinstance(instance, dict):
+        bound = "at least" if keyword == "minProperties" else "at most"
+        count = error.validator_value
+        yield path, f"expected {bound} {count} key{'s' if count != 1 else ''}, got {len(instance)}", False
+    else:
+        yield path, error.message, False
+
+
+def _schema_errors(
+    document: Document, validator: Draft202012Validator, instance: Any, prefix: PathT = ()
+) -> list[SpecError]:
+    errors, seen = [], set()
+    for error in validator.iter_errors(instance):
+        for path, message, at_key in _explain(error):
+            full = (*prefix, *path)
+            if (full, message) not in seen:
+                seen.add((full, message))
+                errors.append(document.error(full, message, key=at_key))
+    return errors
+
+
+# --- dates ---------------------------------------------------------------------------
+
+
+def parse_instant(text: str) -> datetime:
+    """A market ``start``/``end``: a date (00:00 UTC) or an ISO 8601 date-time, as aware UTC.
+
+    ``ValueError`` naming the problem otherwise. A date-time without an offset is UTC.
+    """
+    text = text.strip()
+    if len(text) == 10:
+        value = datetime.strptime(text, "%Y-%m-%d")
+    else:
+        value = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.replace(" ", "T", 1)))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """``2021-10-01T00:00:00Z``: the one form stored in normalised data."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+# --- normalising ---------------------------------------------------------------------
+
+
+def _normalise(schema: Mapping[str, Any], value: Any) -> Any:
+    """``value`` with schema defaults filled in and numbers made canonical.
+
+    An ``integer`` written as 14.0 becomes 14; a ``number`` written as 3 becomes 3.0, so
+    that the same meaning always hashes the same.
+    """
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if isinstance(value, dict) and "object" in types:
+        properties = schema.get("properties", {})
+        out = {}
+        for key, sub in properties.items():
+            if key in value:
+                out[key] = _normalise(sub, value[key])
+            elif isinstance(sub, dict) and "default" in sub:
+                out[key] = _normalise(sub, copy.deepcopy(sub["default"]))
+        for key in value:
+            if key not in properties:
+                extra = schema.get("additionalProperties")
+                out[key] = _normalise(extra, value[key]) if isinstance(extra, dict) else value[key]
+        return out
+    if isinstance(value, list) and "array" in types:
+        items = schema.get("items")
+        return [_normalise(items, item) if isinstance(items, dict) else item for item in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and "integer" in types and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and "number" in types and "integer" not in types:
+        return float(value)
+    return value
+
+
+def normalise_backtest(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised form of a valid Backtest document (see docs/specs.md)."""
+    out = _normalise(_file_schema("Backtest"), dict(data))
+    strategy = get_strategy(out["strategy"])
+    out["params"] = _normalise(params_schema(strategy), strategy.with_defaults(out.get("params") or {}))
+    market = out["market"]
+    market["start"] = format_instant(parse_instant(market["start"]))
+    market["end"] = format_instant(parse_instant(market["end"]))
+    return out
+
+
+def _normalise_report_layout(data: Mapping[str, Any]) -> dict[str, Any]:
+    out = _normalise(_file_schema("ReportLayout"), {k: v for k, v in data.items() if k != "sections"})
+    sections = []
+    for section in data["sections"]:
+        kind = section["type"]
+        item: dict[str, Any] = {"type": kind}
+        for key in SECTION_KEYS[kind]:
+            item[key] = section.get(key)
+        if kind == "chart" and item["chart"] == "rolling_sharpe" and item["window"] is None:
+            item["window"] = ROLLING_SHARPE_WINDOW
+        sections.append(item)
+    out["sections"] = sections
+    return out
+
+
+def _range_values(low: float, high: float, step: float, integer: bool) -> list[Any]:
+    count = math.floor((high - low) / step + 1e-9) + 1
+    if integer:
+        return [int(low) + i * int(step) for i in range(count)]
+    # Rounded so that 0.1 + 2 * 0.1 is 0.3 here as it is in the user's head.
+    return [float(round(low + i * step, 12)) for i in range(count)]
+
+
+def _normalise_sweep(
+    data: Mapping[str, Any], strategy: StrategyDef, grid_size: int, feasible_size: int | None
+) -> dict[str, Any]:
+    schema = _file_schema("Sweep")
+    out = _normalise(schema, {k: v for k, v in data.items() if k not in ("space", "validation")})
+    props = params_schema(strategy)["properties"]
+    space = {}
+    for param, entry in data["space"].items():
+        prop = props[param]
+        if "values" in entry:
+            space[param] = {"values": [_normalise(prop, v) for v in entry["values"]]}
+        else:
+            integer = prop.get("type") == "integer"
+            low, high, step = (_normalise(prop, entry[k]) for k in ("min", "max", "step"))
+            step = int(step) if integer else float(step)
+            space[param] = {
+                "min": low,
+                "max": high,
+                "step": step,
+                "values": _range_values(low, high, step, integer),
+            }
+    out["space"] = space
+    validation = data.get("validation")
+    if validation:
+        (method, settings), *_ = validation.items()
+        sub = schema["properties"]["validation"]["properties"][method]
+        out["validation"] = {"type": method, **_normalise(sub, settings)}
+    else:
+        out["validation"] = None
+    constraints = list(out["constraints"])
+    for constraint in strategy.extra.get("constraints", ()):
+        if constraint not in constraints:
+            constraints.append(constraint)
+    out["constraints"] = constraints
+    out["strategy"] = strategy.name
+    out["backtest_version"] = None  # pinned by the service when it is stored
+    out["grid_size"] = grid_size
+    out["feasible_size"] = feasible_size
+    return out
+
+
+# --- the checks ----------------------------------------------------------------------
+
+
+@dataclass
+class ValidatedDocument:
+    """A valid document and its normalised data (what ``Spec.data`` stores)."""
+
+    document: Document
+    kind: str
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass
+class _State:
+    document: Document
+    kind: str
+    errors: list[SpecError]
+    strategy: StrategyDef | None = None
+    grid_size: int = 0
+    feasible_size: int | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.document.data
+
+    def add(self, path: PathT, message: str, *, key: bool = False) -> None:
+        self.errors.append(self.document.error(path, message, key=key))
+
+
+def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: sub["default"] for key, sub in schema.get("properties", {}).items() if "default" in sub}
+
+
+def _has(data: Any, key: str) -> bool:
+    return isinstance(data, dict) and bool(data.get(key))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Checker:
+    def __init__(self, documents: Sequence[Document], lookup: Lookup, max_combinations: int):
+        self.documents = documents
+        self.lookup = lookup
+        self.max_combinations = max_combinations
+        self.errors: list[SpecError] = []
+        self.states: list[_State] = []
+
+    def run(self) -> tuple[list[ValidatedDocument], list[SpecError]]:
+        for document in self.documents:
+            state = self.check_document(document)
+            if state is not None:
+                self.states.append(state)
+        self.check_names()
+        for state in self.states:
+            if state.kind == "Backtest":
+                self.check_report_reference(state)
+            elif state.kind == "Sweep":
+                self.check_sweep_reference(state)
+        errors = self.errors + [error for state in self.states for error in state.errors]
+        if errors:
+            return [], sorted(errors, key=SpecError.sort_key)
+        return [self.normalised(state) for state in self.states], []
+
+    def normalised(self, state: _State) -> ValidatedDocument:
+        if state.kind == "Backtest":
+            data = normalise_backtest(state.data)
+        elif state.kind == "ReportLayout":
+            data = _normalise_report_layout(state.data)
+        else:
+            assert state.strategy is not None
+            data = _normalise_sweep(state.data, state.strategy, state.grid_size, state.feasible_size)
+        return ValidatedDocument(state.document, state.kind, data["name"], data)
+
+    # --- one document ---------------------------------------------------------------
+
+    def check_document(self, document: Document) -> _State | None:
+        data = document.data
+        if not isinstance(data, dict):
+            message = f"a spec document must be a mapping with kind and name, got {describe(data)}"
+            self.errors.append(document.error((), message))
+            return None
+        kinds = ", ".join(KINDS)
+        if "kind" not in data:
+            self.errors.append(document.error(("kind",), f"missing required key 'kind' (one of {kinds})"))
+            return None
+        if data["kind"] not in KINDS:
+            message = f"unknown kind {data['kind']!r}; expected one of {kinds}"
+            self.errors.append(document.error(("kind",), message))
+            return None
+        state = _State(document, data["kind"], _schema_errors(document, _validator(data["kind"]), data))
+        getattr(self, f"check_{state.kind.lower()}")(state)
+        return state
+
+    def check_backtest(self, state: _State) -> None:
+        data = state.data
+        name = data.get("strategy")
+        if isinstance(name, str):
+            try:
+                state.strategy = get_strategy(name)
+            except KeyError as exc:
+                state.add(("strategy",), str(exc.args[0]))
+        params = data.get("params", {})
+        params_ok = False
+        if state.strategy is not None and isinstance(params, dict):
+            errors = _schema_errors(
+                state.document, _params_validator(state.strategy.name), params, ("params",)
+            )
+            state.errors.extend(errors)
+            params_ok = not errors
+        if params_ok:
+            assert state.strategy is not None
+            full = state.strategy.with_defaults(params)
+            for constraint in state.strategy.extra.get("constraints", ()):
+                expression = compile_expression(constraint)
+                if expression.names <= set(full) and not expression(full):
+                    state.add(("params",), f"the parameters break the strategy's rule '{constraint}'")
+        market = data.get("market")
+        if isinstance(market, dict):
+            instants = {}
+            for key in ("start", "end"):
+                if isinstance(market.get(key), str):
+                    try:
+                        instants[key] = parse_instant(market[key])
+                    except ValueError as exc:
+                        state.add(("market", key), f"{market[key]!r} is not a valid date or date-time: {exc}")
+            if len(instants) == 2 and instants["end"] <= instants["start"]:
+                state.add(
+                    ("market", "end"),
+                    f"end {format_instant(instants['end'])} is not after "
+                    f"start {format_instant(instants['start'])}",
+                )
+        execution = data.get("execution", {})
+        if params_ok and isinstance(execution, dict):
+            assert state.strategy is not None
+            leverage = state.strategy.with_defaults(params).get("leverage")
+            defaults = _defaults(_file_schema("Backtest")["properties"]["execution"])
+            rate = execution.get("maintenance_margin_rate", defaults["maintenance_margin_rate"])
+            if _number(leverage) and _number(rate) and leverage > 0 and rate >= 1 / leverage:
+                where = (
+                    ("execution", "maintenance_margin_rate")
+                    if "maintenance_margin_rate" in execution
+                    else ("params", "leverage")
+                )
+                state.add(
+                    where,
+                    f"maintenance_margin_rate {rate} must be below 1/leverage = {1 / leverage:g} "
+                    f"(leverage {leverage}), or every position is liquidated at once",
+                )
+
+    def check_sweep(self, state: _State) -> None:
+        """The checks that need no strategy; the rest is check_sweep_reference's."""
+        data = state.data
+        genetic = data.get("genetic")
+        if isinstance(genetic, dict):
+            defaults = _defaults(_file_schema("Sweep")["properties"]["genetic"])
+            settings = {**defaults, **genetic}
+            population, generations = settings["population"], settings["generations"]
+            elite, tournament = settings["elite"], settings["tournament_size"]
+            if _number(population) and _number(elite) and elite >= population:
+                state.add(("genetic", "elite"), f"elite {elite} must be smaller than population {population}")
+            if _number(population) and _number(tournament) and tournament > population:
+                message = f"tournament_size {tournament} must be at most population {population}"
+                state.add(("genetic", "tournament_size"), message)
+            if (
+                _number(population)
+                and _number(generations)
+                and population * generations > self.max_combinations
+            ):
+                state.add(
+                    ("genetic",),
+                    f"population × generations = {population * generations} evaluations, more than the "
+                    f"limit of {self.max_combinations} (SWEEP_MAX_COMBINATIONS)",
+                )
+        random = data.get("random")
+        if (
+            isinstance(random, dict)
+            and _number(random.get("samples"))
+            and random["samples"] > self.max_combinations
+        ):
+            state.add(
+                ("random", "samples"),
+                f"{random['samples']} samples, more than the limit of {self.max_combinations} "
+                "(SWEEP_MAX_COMBINATIONS)",
+            )
+
+    def check_reportlayout(self, state: _State) -> None:
+        sections = state.data.get("sections")
+        if not isinstance(sections, list):
+            return
+        for i, section in enumerate(sections):
+            if not isinstance(section, dict):
+                continue
+            sort = section.get("sort")
+            if section.get("type") == "table" and isinstance(sort, str) and re.fullmatch(r"-?[a-z_]+", sort):
+                columns = TABLE_COLUMNS.get(section.get("table"))  # type: ignore[arg-type]
+                column = section["sort"].removeprefix("-")
+                if columns is not None and column not in columns:
+                    state.add(
+                        ("sections", i, "sort"),
+                        f"cannot sort the {section['table']} table by '{column}' "
+                        f"(columns: {', '.join(columns)})",
+                    )
+            if (
+                section.get("type") == "chart"
+                and "window" in section
+                and section.get("chart") != "rolling_sharpe"
+            ):
+                state.add(("sections", i, "window"), "window applies only to chart: rolling_sharpe", key=True)
+
+    # --- across documents -------------------------------------------------------------
+
+    def check_names(self) -> None:
+        seen: dict[tuple[str, str], Document] = {}
+        for state in self.states:
+            name = state.data.get("name")
+            if not isinstance(name, str):
+                continue
+            first = seen.setdefault((state.kind, name), state.document)
+            if first is not state.document:
+                where = f"document {first.index}" + (
+                    f" of {first.source}" if first.source != state.document.source else ""
+                )
+                state.add(("name",), f"duplicate {state.kind} name '{name}' (also {where})")
+
+    def find(self, kind: str, name: str) -> tuple[bool, Mapping[str, Any] | None]:
+        """(found, its data): in these documents first, then among stored specs."""
+        for state in self.states:
+            if state.kind == kind and state.data.get("name") == name:
+                return True, state.data
+        stored = self.lookup(kind, name)
+        return stored is not None, stored
+
+    def check_report_reference(self, state: _State) -> None:
+        report = state.data.get("report")
+        if isinstance(report, str) and not self.find("ReportLayout", report)[0]:
+            state.add(("report",), f"no ReportLayout named '{report}' in these files or stored for you")
+
+    def check_sweep_space(self, state: _State, strategy: StrategyDef, base: Mapping[str, Any]) -> None:
+        """The space, constraints and size of a Sweep against its strategy.
+
+        ``base`` is the Backtest's params with defaults: the values of unswept parameters.
+        """
+        data = state.data
+        props = params_schema(strategy)["properties"]
+        space = data.get("space")
+        sizes: list[int] = []
+        complete = isinstance(space, dict)
+        for param, entry in space.items() if isinstance(space, dict) else ():
+            if param not in props:
+                state.add(
+                    ("space", param),
+                    f"'{param}' is not a parameter of strategy {strategy.name} "
+                    f"(parameters: {', '.join(props)})",
+                    key=True,
+                )
+                complete = False
+                continue
+            count = self.check_space_entry(state, param, props[param], entry)
+            if count is None:
+                complete = False
+                continue
+            sizes.append(count)
+        compiled = []
+        constraints_ok = True
+        for i, constraint in enumerate(data.get("constraints") or []):
+            if not isinstance(constraint, str):
+                constraints_ok = False  # the schema has said so
+                continue
+            try:
+                compiled.append((("constraints", i), compile_expression(constraint, names=props)))
+            except ExpressionError as exc:
+                state.add(("constraints", i), f"invalid constraint: {exc}")
+                constraints_ok = False
+        if complete:
+            state.grid_size = math.prod(sizes)
+            if data.get("method", "grid") == "grid" and state.grid_size > self.max_combinations:
+                state.add(
+                    ("space",),
+                    f"the grid has {state.grid_size} combinations, more than the limit of "
+                    f"{self.max_combinations} "
+                    "(SWEEP_MAX_COMBINATIONS); narrow the space or use method: genetic or random",
+                )
+            elif constraints_ok and state.grid_size <= self.max_combinations:
+                written = {expression.source for _, expression in compiled}
+                for rule in strategy.extra.get("constraints", ()):
+                    if rule not in written:
+                        compiled.append((("space",), compile_expression(rule, names=props)))
+                self.count_feasible(state, props, space, base, compiled)
+
+    def count_feasible(
+        self,
+        state: _State,
+        props: Mapping[str, Any],
+        space: Mapping[str, Any],
+        base: Mapping[str, Any],
+        constraints: list[tuple[PathT, Any]],
+    ) -> None:
+        """How many grid combinations meet every constraint (the whole grid at once)."""
+        columns = []
+        for param, entry in space.items():
+            if "values" in entry:
+                columns.append(np.asarray(entry["values"]))
+            else:
+                integer = props[param].get("type") == "integer"
+                columns.append(np.asarray(_range_values(entry["min"], entry["max"], entry["step"], integer)))
+        grids = np.meshgrid(*columns, indexing="ij")
+        values = {**base, **{param: grid.ravel() for param, grid in zip(space, grids, strict=True)}}
+        keep = np.ones(state.grid_size, dtype=bool)
+        for path, expression in constraints:
+            try:
+                keep &= np.broadcast_to(expression(values), keep.shape)
+            except ExpressionError as exc:
+                unset = "neither swept nor set in the Backtest"
+                state.add(path, f"'{expression.source}' cannot be evaluated: {exc.message} ({unset})")
+                return
+            except (TypeError, ValueError) as exc:
+                state.add(path, f"'{expression.source}' cannot be evaluated: {exc}")
+                return
+        state.feasible_size = int(keep.sum())
+        if state.feasible_size == 0:
+            state.add(
+                ("constraints",) if _has(state.data, "constraints") else ("space",),
+                f"none of the {state.grid_size} combinations meets the constraints "
+                f"({'; '.join(expression.source for _, expression in constraints)})",
+            )
+
+    def check_space_entry(self, state: _State, param: str, prop: Mapping[str, Any], entry: Any) -> int | None:
+        """The number of values of one space entry (None when it is invalid)."""
+        if not isinstance(entry, dict):
+            return None
+        path: PathT = ("space", param)
+        validator = Draft202012Validator(prop)
+        before = len(state.errors)
+        if "values" in entry and not {"min", "max", "step"} & set(entry):
+            values = entry["values"]
+            if not isinstance(values, list) or not values:
+                return None
+            for i, value in enumerate(values):
+                state.errors.extend(_schema_errors(state.document, validator, value, (*path, "values", i)))
+            return len(values) if len(state.errors) == before else None
+        if not all(_number(entry.get(key)) for key in ("min", "max", "step")) or "values" in entry:
+            return None  # the schema has said what is wrong
+        kind = prop.get("type")
+        if kind not in ("integer", "number"):
+            state.add(path, f"{param} is not numeric; list the values to try instead ({{values: [...]}})")
+            return None
+        low, high, step = entry["min"], entry["max"], entry["step"]
+        for key in ("min", "max"):
+            state.errors.extend(_schema_errors(state.document, validator, entry[key], (*path, key)))
+        if kind == "integer" and not float(step).is_integer():
+            state.add(
+                (*path, "step"), f"step {step} is not a whole number, but {param} is an integer parameter"
+            )
+        if step <= 0:
+            return None
+        if high < low:
+            state.add((*path, "max"), f"max {high} is less than min {low}")
+        if len(state.errors) != before:
+            return None
+        ratio = (high - low) / step
+        if ratio >= self.max_combinations:
+            state.add(
+                path, f"{param} would take more than {self.max_combinations} values (SWEEP_MAX_COMBINATIONS)"
+            )
+            return None
+        return math.floor(ratio + 1e-9) + 1
+
+    def check_sweep_reference(self, state: _State) -> None:
+        backtest = state.data.get("backtest")
+        if not isinstance(backtest, str):
+            return
+        found, data = self.find("Backtest", backtest)
+        if not found:
+            state.add(("backtest",), f"no Backtest named '{backtest}' in these files or stored for you")
+            return
+        name = data.get("strategy") if data is not None else None
+        try:
+            strategy = get_strategy(name) if isinstance(name, str) else None
+        except KeyError:
+            strategy = None  # the Backtest's own error says so
+        if strategy is not None:
+            state.strategy = strategy
+            params = data.get("params") if data is not None else None
+            base = strategy.with_defaults(params if isinstance(params, dict) else {})
+            self.check_sweep_space(state, strategy, base)
+
+
+def validate_documents(
+    documents: Sequence[Document],
+    *,
+    lookup: Lookup | None = None,
+    max_combinations: int = DEFAULT_MAX_COMBINATIONS,
+) -> tuple[list[ValidatedDocument], list[SpecError]]:
+    """Check ``documents`` (of one or several files, checked as one set).
+
+    Returns the validated documents, in order, when there is no error at all, else
+    ``([], errors)`` with every error found, sorted by file, document, line and column.
+    ``lookup(kind, name)`` gives the stored data of a spec referenced but not in the set.
+    """
+    return _Checker(documents, lookup or _no_lookup, max_combinations).run()
+
+
+def validate_text(
+    text: str,
+    *,
+    source: str = "<input>",
+    lookup: Lookup | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_combinations: int = DEFAULT_MAX_COMBINATIONS,
+) -> list[ValidatedDocument]:
+    """Parse and check one spec file with no database; ``SpecValidationError`` if invalid."""
+    parsed = parse_text(text, source=source, max_bytes=max_bytes)
+    validated, errors = validate_documents(parsed.documents, lookup=lookup, max_combinations=max_combinations)
+    if parsed.errors or errors:
+        raise SpecValidationError([*parsed.errors, *errors])
+    return validated
+
+
+def validate_backtest_data(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(path, message)`` for each problem of a Backtest given as data (no positions).
+
+    For data that did not come from a file, e.g. a stored spec's data with run overrides
+    merged in. References (``report``) are not checked.
+    """
+    if data.get("kind") != "Backtest":
+        return [("kind", f"expected 'Backtest', got {describe(data.get('kind'))}")]
+    document = Document(source="<data>", index=1, data=dict(data), text="")
+    checker = _Checker([document], _no_lookup, DEFAULT_MAX_COMBINATIONS)
+    state = checker.check_document(document)
+    errors = checker.errors + (state.errors if state is not None else [])
+    return [(error.path, error.message) for error in sorted(errors, key=SpecError.sort_key)]
