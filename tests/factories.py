@@ -1,0 +1,272 @@
+"""Small explicit builders for tests: users, specs, candles and runs with real results.
+
+Nothing here is random unless a seed says so, and nothing goes through the task queue:
+``make_run`` runs the engine in-process and saves the results the way a worker does.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import yaml
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from backtests.engine.runner import BacktestResult, run_backtest, simulate
+from backtests.marketdata.parse import RawCandles
+from backtests.marketdata.services import candles_ingest
+from backtests.marketdata.timeframes import timeframe_ms
+from backtests.models import BacktestRun, RunEquity, RunStatus, Trade
+from backtests.series import preview_points
+from backtests.services import METRIC_COLUMNS, PREVIEW_POINTS
+from specs.models import Spec, SpecKind
+from specs.services import content_hash
+
+PASSWORD = "correct horse battery staple"
+T0_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+EMA_CROSS_PARAMS = {"fast_period": 12, "slow_period": 26, "leverage": 1, "stop_loss_percent": 2.0}
+
+
+# --- users and specs -----------------------------------------------------------------
+
+
+def make_user(username: str = "alice", staff: bool = False, *, password: str = PASSWORD):
+    """A user who can log in with ``password``; ``staff`` sees every run."""
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password=password, is_staff=staff
+    )
+
+
+def backtest_data(
+    name: str = "ema-btc-1h",
+    *,
+    strategy: str = "ema_cross",
+    params: dict[str, Any] | None = None,
+    symbol: str = "BTC-USDT-SWAP",
+    timeframe: str = "1h",
+    start: str | None = "2024-01-01",
+    end: str | None = None,
+    execution: dict[str, Any] | None = None,
+    report: str | None = None,
+) -> dict[str, Any]:
+    """The data of a Backtest spec (what ``spec_apply`` would store, defaults filled in).
+    ``params`` None means ``EMA_CROSS_PARAMS``; given params are used as they are (the
+    engine fills in the strategy's defaults for the missing ones)."""
+    return {
+        "kind": "Backtest",
+        "name": name,
+        "strategy": strategy,
+        "params": dict(params) if params is not None else dict(EMA_CROSS_PARAMS),
+        "market": {"symbol": symbol, "timeframe": timeframe, "start": start, "end": end},
+        "execution": {
+            "initial_capital": 10000,
+            "fee_rate": 0.0004,
+            "slippage_bps": 0,
+            "fill": "next_open",
+            **(execution or {}),
+        },
+        "report": report,
+    }
+
+
+def layout_data(name: str, sections: list[dict[str, Any]], *, title: str | None = None) -> dict[str, Any]:
+    """The data of a ReportLayout spec."""
+    return {"kind": "ReportLayout", "name": name, "title": title, "sections": sections}
+
+
+def make_spec(
+    owner,
+    kind: str = SpecKind.BACKTEST,
+    name: str | None = None,
+    data: dict[str, Any] | None = None,
+    yaml_text: str | None = None,
+) -> Spec:
+    """The next version of ``owner``'s ``kind`` spec ``name``, stored as given (no
+    validation: tests that need the validator go through ``specs.services``)."""
+    if data is None:
+        if kind != SpecKind.BACKTEST:
+            raise ValueError(f"give the data of a {kind} spec (layout_data builds a ReportLayout's)")
+        data = backtest_data(name or "ema-btc-1h")
+    data = copy.deepcopy(data)
+    name = name or data.get("name") or "spec"
+    data["name"] = name
+    latest = Spec.objects.filter(owner=owner, kind=kind, name=name).order_by("-version").first()
+    return Spec.objects.create(
+        owner=owner,
+        kind=kind,
+        name=name,
+        version=(latest.version + 1) if latest else 1,
+        yaml_text=yaml_text if yaml_text is not None else yaml.safe_dump(data, sort_keys=False),
+        data=data,
+        content_hash=content_hash(data),
+    )
+
+
+# --- candles ---------------------------------------------------------------------------
+
+
+def random_walk_candles(
+    bars: int,
+    *,
+    timeframe: str = "1h",
+    start_ms: int = T0_MS,
+    seed: int = 1,
+    price: float = 40_000.0,
+    volatility: float = 0.004,
+) -> dict[str, np.ndarray]:
+    """``bars`` OHLCV bars of a seeded geometric random walk (``volatility``: std of the
+    log return per bar), as the engine's column mapping: ts int64 ms, the rest float64;
+    open = previous close."""
+    rng = np.random.default_rng(seed)
+    step = timeframe_ms(timeframe)
+    ts = start_ms + np.arange(bars, dtype=np.int64) * step
+    close = price * np.exp(np.cumsum(rng.normal(0.0, volatility, bars)))
+    open_ = np.concatenate([[price], close[:-1]])
+    wick = np.abs(rng.normal(0.0, volatility / 2, (2, bars)))
+    high = np.maximum(open_, close) * (1.0 + wick[0])
+    low = np.minimum(open_, close) * (1.0 - wick[1])
+    volume = rng.uniform(10.0, 100.0, bars)
+    return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+
+
+def store_candles(symbol: str, timeframe: str, candles: dict[str, np.ndarray]) -> None:
+    """Store ``candles`` (the mapping ``random_walk_candles`` returns) through the real
+    load path, so ``candles_load`` finds them."""
+    n = len(candles["ts"])
+    raw = RawCandles(
+        ts=np.asarray(candles["ts"], dtype=np.int64),
+        open=candles["open"],
+        high=candles["high"],
+        low=candles["low"],
+        close=candles["close"],
+        volume=candles["volume"],
+        ts_bad=np.zeros(n, dtype=bool),
+        number_bad=np.zeros(n, dtype=bool),
+        locations=np.arange(n, dtype=np.int64),
+        malformed=np.empty(0, dtype=np.int64),
+        source="tests.factories",
+    )
+    candles_ingest(symbol=symbol, timeframe=timeframe, raw=raw, source="tests.factories")
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def make_run(
+    owner,
+    spec: Spec,
+    *,
+    status: str = RunStatus.SUCCEEDED,
+    with_results: bool = True,
+    bars: int = 2000,
+    trades: bool = True,
+    seed: int = 1,
+    error: str = "",
+    candles: dict[str, np.ndarray] | None = None,
+    store: bool = False,
+) -> BacktestRun:
+    """A run of ``spec`` (a Backtest) in ``status``.
+
+    A succeeded run ``with_results`` gets the engine's real results over ``bars`` bars
+    of ``random_walk_candles(seed=seed)`` (or the given ``candles``): the spec's strategy
+    when ``trades`` is true, no signals at all when it is false. Other statuses get no
+    results (a failed run gets ``error``). ``store`` also stores the candles (for the
+    price chart). Returns the run reloaded from the database.
+    """
+    config = {
+        key: copy.deepcopy(spec.data.get(key))
+        for key in ("strategy", "params", "market", "execution", "report")
+    }
+    market = config["market"] or {}
+    now = timezone.now()
+    run = BacktestRun.objects.create(
+        spec=spec,
+        owner=owner,
+        config=config,
+        strategy=config["strategy"],
+        symbol=market.get("symbol", ""),
+        timeframe=market.get("timeframe", ""),
+        period_start=_period(market.get("start")),
+        period_end=_period(market.get("end")),
+        status=status,
+        started_at=None if status == RunStatus.QUEUED else now,
+        finished_at=now if status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED) else None,
+        error=error or ("the engine raised: boom" if status == RunStatus.FAILED else ""),
+        worker="tests:0" if status != RunStatus.QUEUED else "",
+    )
+    if status == RunStatus.SUCCEEDED and with_results:
+        if candles is None:
+            start_ms = int(run.period_start.timestamp() * 1000) if run.period_start else T0_MS
+            candles = random_walk_candles(bars, timeframe=run.timeframe or "1h", start_ms=start_ms, seed=seed)
+        if store:
+            store_candles(run.symbol, run.timeframe, candles)
+        if trades:
+            result = run_backtest(candles, run.strategy, config["params"], config["execution"])
+        else:
+            result = simulate(
+                candles["ts"],
+                candles["open"],
+                candles["high"],
+                candles["low"],
+                candles["close"],
+                np.zeros(len(candles["ts"]), dtype=np.int8),
+                config["execution"],
+            )
+        save_results(run, candles["ts"], result)
+    return BacktestRun.objects.select_related("spec", "owner").get(pk=run.pk)
+
+
+def _period(value) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def save_results(run: BacktestRun, ts: np.ndarray, result: BacktestResult) -> None:
+    """Store ``result`` for ``run`` as a worker does: trades, the packed equity curve
+    with its preview, and the metrics as JSON and as columns."""
+    ts = np.asarray(ts, dtype=np.int64)
+    equity = np.asarray(result.equity, dtype=np.float64)
+    rows = result.trades_as_dicts()
+    with transaction.atomic():
+        Trade.objects.bulk_create(
+            [
+                Trade(
+                    run=run,
+                    seq=i,
+                    side=row["side"],
+                    entry_time=_dt(row["entry_time"]),
+                    exit_time=_dt(row["exit_time"]),
+                    entry_price=row["entry_price"],
+                    exit_price=row["exit_price"],
+                    quantity=row["quantity"],
+                    fees=row["fees"],
+                    pnl=row["pnl"],
+                    trade_return=row["return"],
+                    bars_held=row["bars_held"],
+                    exit_reason=row["exit_reason"],
+                )
+                for i, row in enumerate(rows)
+            ],
+            batch_size=5000,
+        )
+        RunEquity.objects.create(
+            run=run,
+            points=len(equity),
+            ts_blob=RunEquity.pack(ts),
+            equity_blob=RunEquity.pack(equity),
+            preview=preview_points(ts, equity, PREVIEW_POINTS),
+        )
+        BacktestRun.objects.filter(pk=run.pk).update(
+            metrics=result.metrics,
+            candle_count=len(ts),
+            **{name: result.metrics.get(name) for name in METRIC_COLUMNS},
+        )
