@@ -1,12 +1,40 @@
 #!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+"""Django's command-line utility for administrative tasks.
+
+Before Django starts it reads ``var/local.env`` (written by ``make run``) for any
+variable the environment does not already set, so after ``make run`` a plain
+shell can run ``python manage.py backtest NAME --wait`` against the same
+database, cache and queue. Commands that work on files only (``backtest
+--spec … --candles …``, ``lookahead --spec …``) need no secret key and get a
+throw-away one.
+"""
 
 import os
+import secrets
 import sys
+from pathlib import Path
+
+LOCAL_ENV = Path(__file__).resolve().parent / "var" / "local.env"
+OFFLINE_COMMANDS = {"backtest", "lookahead"}
+
+
+def load_local_env(path: Path = LOCAL_ENV) -> None:
+    """Set ``KEY=value`` lines of ``path`` that are not set yet (comments and blanks skipped)."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
+    load_local_env()
+    if len(sys.argv) > 1 and sys.argv[1] in OFFLINE_COMMANDS and "--spec" in sys.argv:
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -14,9 +14,9 @@ from rest_framework.views import exception_handler
 def api_exception_handler(exc, context):
     """DRF's handler, then make sure the body is an object with a `detail` message."""
     response = exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
-        response.data = {"detail": "invalid input", "errors": response.data}
-    elif response is not None and isinstance(response.data, list):
+    if (response is not None and isinstance(response.data, dict) and "detail" not in response.data) or (
+        response is not None and isinstance(response.data, list)
+    ):
         response.data = {"detail": "invalid input", "errors": response.data}
     return response
 

@@ -192,6 +192,7 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 SPEC_MAX_BYTES = env_int("SPEC_MAX_BYTES", 256 * 1024)
 SWEEP_MAX_COMBINATIONS = env_int("SWEEP_MAX_COMBINATIONS", 100_000)
 RUN_STALE_AFTER_SECONDS = env_int("RUN_STALE_AFTER_SECONDS", Q_TIMEOUT + 120)
+REPORT_CHART_CACHE_SECONDS = env_int("REPORT_CHART_CACHE_SECONDS", 7 * 24 * 3600)
 
 LOGGING = {
     "version": 1,
@@ -199,5 +200,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs every layout step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

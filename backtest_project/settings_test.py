@@ -19,12 +19,20 @@ if "DATABASE_URL" not in os.environ and _SERVICES_ENV.exists():
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("Q_SYNC", "1")
-# Each pytest-xdist worker gets its own cache namespace and queue name, so one
-# worker clearing its cache or draining its queue never touches the other's.
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# Tests render admin pages without running collectstatic first.
+os.environ.setdefault("STATIC_MANIFEST", "0")
+# Each test process (each pytest-xdist worker, each suite running at once) gets its
+# own cache namespace and queue name, so one clearing its cache or draining its
+# queue never touches another's. A qcluster started by a test inherits both.
+_WORKER = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
 os.environ.setdefault("CACHE_KEY_PREFIX", f"bt-test-{_WORKER}")
 os.environ.setdefault("Q_CLUSTER_NAME", f"bt-test-{_WORKER}")
 
 from backtest_project.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
+
+# One test database per pytest process: several suites may run at once on one
+# cluster (developers, CI, xdist workers — pytest-django appends gw0, gw1 to this).
+if USES_POSTGRES:  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405

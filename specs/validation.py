@@ -44,7 +44,6 @@ KINDS = tuple(KIND_FILES)
 # URL slug -> kind, for /api/v1/schemas/<slug>.json
 KIND_SLUGS = {"backtest": "Backtest", "sweep": "Sweep", "report_layout": "ReportLayout"}
 DEFAULT_MAX_COMBINATIONS = 100_000
-ROLLING_SHARPE_WINDOW = 100
 TABLE_COLUMNS = {
     "trades": (
         "side",
@@ -318,8 +317,6 @@ def _normalise_report_layout(data: Mapping[str, Any]) -> dict[str, Any]:
         item: dict[str, Any] = {"type": kind}
         for key in SECTION_KEYS[kind]:
             item[key] = section.get(key)
-        if kind == "chart" and item["chart"] == "rolling_sharpe" and item["window"] is None:
-            item["window"] = ROLLING_SHARPE_WINDOW
         sections.append(item)
     out["sections"] = sections
     return out

@@ -20,9 +20,8 @@ from backtests.engine.runner import BacktestResult, run_backtest, simulate
 from backtests.marketdata.parse import RawCandles
 from backtests.marketdata.services import candles_ingest
 from backtests.marketdata.timeframes import timeframe_ms
-from backtests.models import BacktestRun, RunEquity, RunStatus, Trade
-from backtests.series import preview_points
-from backtests.services import METRIC_COLUMNS, PREVIEW_POINTS
+from backtests.models import BacktestRun, RunStatus
+from backtests.services import run_results_store
 from specs.models import Spec, SpecKind
 from specs.services import content_hash
 
@@ -231,42 +230,6 @@ def _period(value) -> datetime | None:
 
 
 def save_results(run: BacktestRun, ts: np.ndarray, result: BacktestResult) -> None:
-    """Store ``result`` for ``run`` as a worker does: trades, the packed equity curve
-    with its preview, and the metrics as JSON and as columns."""
-    ts = np.asarray(ts, dtype=np.int64)
-    equity = np.asarray(result.equity, dtype=np.float64)
-    rows = result.trades_as_dicts()
+    """Store ``result`` for ``run`` exactly as a worker does (trades, equity, metrics)."""
     with transaction.atomic():
-        Trade.objects.bulk_create(
-            [
-                Trade(
-                    run=run,
-                    seq=i,
-                    side=row["side"],
-                    entry_time=_dt(row["entry_time"]),
-                    exit_time=_dt(row["exit_time"]),
-                    entry_price=row["entry_price"],
-                    exit_price=row["exit_price"],
-                    quantity=row["quantity"],
-                    fees=row["fees"],
-                    pnl=row["pnl"],
-                    trade_return=row["return"],
-                    bars_held=row["bars_held"],
-                    exit_reason=row["exit_reason"],
-                )
-                for i, row in enumerate(rows)
-            ],
-            batch_size=5000,
-        )
-        RunEquity.objects.create(
-            run=run,
-            points=len(equity),
-            ts_blob=RunEquity.pack(ts),
-            equity_blob=RunEquity.pack(equity),
-            preview=preview_points(ts, equity, PREVIEW_POINTS),
-        )
-        BacktestRun.objects.filter(pk=run.pk).update(
-            metrics=result.metrics,
-            candle_count=len(ts),
-            **{name: result.metrics.get(name) for name in METRIC_COLUMNS},
-        )
+        run_results_store(run_id=run.pk, ts=ts, result=result)

@@ -100,3 +100,10 @@ def test_embedded_default_runs_on_sqlite_locmem_and_orm_broker(tmp_path):
     assert out["status"] == 503
     assert out["body"]["queue"]["ok"] is False
     assert db.exists()
+
+
+def test_django_system_checks_pass():
+    """Admin and model definitions are valid (runserver and every command run these)."""
+    from django.core.management import call_command
+
+    call_command("check", fail_level="WARNING")

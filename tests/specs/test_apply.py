@@ -238,7 +238,7 @@ def test_it_normalises_a_report_layout(alice):
         "sections": [
             {"type": "metrics", "title": None, "metrics": ["total_return", "sharpe_ratio"], "group": None},
             {"type": "chart", "title": None, "chart": "equity", "window": None},
-            {"type": "chart", "title": None, "chart": "rolling_sharpe", "window": 100},
+            {"type": "chart", "title": None, "chart": "rolling_sharpe", "window": None},
             {"type": "table", "title": "By month", "table": "monthly", "limit": None, "sort": "-return"},
             {"type": "text", "title": None, "text": "Hello"},
         ],

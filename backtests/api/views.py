@@ -1,0 +1,139 @@
+"""The runs API: create (202), list, detail, cancel, re-run, trades, equity."""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from backtests import services
+from backtests.api.serializers import (
+    ORDERABLE_FIELDS,
+    RunCreateSerializer,
+    RunDetailSerializer,
+    RunSerializer,
+    TradeSerializer,
+)
+from backtests.models import RunEquity
+from backtests.run_config import RunConfigError, backtest_spec_for
+from backtests.selectors import runs_visible_to
+from backtests.series import preview_points
+
+FILTERS = ("status", "strategy", "symbol", "timeframe")
+MAX_EQUITY_POINTS = 10_000
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = RunSerializer
+
+    def get_queryset(self):
+        runs = runs_visible_to(self.request.user)
+        if self.action != "list":
+            return runs
+        params = self.request.query_params
+        for name in FILTERS:
+            if params.get(name):
+                runs = runs.filter(**{name: params[name]})
+        if params.get("spec"):
+            runs = runs.filter(spec__name=params["spec"])
+        ordering = params.get("ordering")
+        if ordering:
+            field = ordering.removeprefix("-")
+            if field not in ORDERABLE_FIELDS:
+                raise ValidationError(
+                    {"ordering": [f"cannot order by {field!r}; use one of {', '.join(ORDERABLE_FIELDS)}"]}
+                )
+            # Undefined metrics (null) sort last whichever the direction.
+            f = F(field)
+            runs = runs.order_by(
+                f.desc(nulls_last=True) if ordering.startswith("-") else f.asc(nulls_last=True), "-id"
+            )
+        return runs
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return RunDetailSerializer
+        if self.action == "create":
+            return RunCreateSerializer
+        return RunSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status"),
+            OpenApiParameter("strategy"),
+            OpenApiParameter("symbol"),
+            OpenApiParameter("timeframe"),
+            OpenApiParameter("spec"),
+            OpenApiParameter(
+                "ordering", description="A field or metric, '-' for descending, e.g. -sharpe_ratio"
+            ),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=RunCreateSerializer, responses={202: RunDetailSerializer})
+    def create(self, request):
+        body = RunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            spec = backtest_spec_for(
+                request.user, body.validated_data["spec"], body.validated_data.get("version")
+            )
+            run = services.run_enqueue(
+                spec=spec, owner=request.user, overrides=body.validated_data["overrides"]
+            )
+        except RunConfigError as exc:
+            raise ValidationError(exc.as_dict()) from exc
+        data = RunDetailSerializer(run, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+    @extend_schema(request=None, responses={200: RunSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not services.run_cancel(run=run):
+            run.refresh_from_db()
+            return Response(
+                {"detail": f"run {run.pk} is already {run.status} and cannot be cancelled"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        run.refresh_from_db()
+        return Response(RunSerializer(run, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        new = services.run_rerun(run=self.get_object(), owner=request.user)
+        data = RunDetailSerializer(new, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+
+    @extend_schema(responses={200: TradeSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def trades(self, request, pk=None):
+        run = self.get_object()
+        page = self.paginate_queryset(run.trades.all())
+        return self.get_paginated_response(TradeSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("points", int, description="At most this many points (min/max kept)")]
+    )
+    @action(detail=True, methods=["get"])
+    def equity(self, request, pk=None):
+        run = self.get_object()
+        raw = request.query_params.get("points", "800")
+        try:
+            points = int(raw)
+        except ValueError:
+            raise ValidationError({"points": [f"{raw!r} is not an integer"]}) from None
+        if not 4 <= points <= MAX_EQUITY_POINTS:
+            raise ValidationError({"points": [f"must be between 4 and {MAX_EQUITY_POINTS}"]})
+        equity = get_object_or_404(RunEquity, run=run)
+        series = preview_points(equity.ts(), equity.values(), points)
+        return Response(
+            {"run": run.pk, "points": len(series), "total_points": equity.points, "series": series}
+        )

@@ -1,0 +1,177 @@
+"""`manage.py backtest`: run a Backtest spec, queued or straight from files.
+
+Two forms (docs/commands.md):
+
+    backtest NAME [--spec-version N] [--set params.rsi_period=10 …] [--wait] [--json] [--user U]
+        queue a run of the stored spec NAME (latest version unless --spec-version);
+        --wait follows it to the end and prints its metrics.
+
+    backtest --spec FILE.yaml --candles FILE.csv [--name NAME] [--json OUT.json]
+        run one spec over a CSV with no database and write
+        {"metrics": …, "trades": […], "equity": […]} (or print the metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import yaml
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+POLL_SECONDS = 0.2
+
+
+def parse_set(items: list[str]) -> dict:
+    """``["params.rsi_period=10", "market.start=2024-01-01"]`` → nested overrides.
+
+    Values are read as YAML scalars (so 10 is an int, true a bool, 0.5 a float).
+    """
+    overrides: dict = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        if not sep or not path.strip():
+            raise CommandError(f"--set {item!r}: expected PATH=VALUE, e.g. params.rsi_period=10")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise CommandError(f"--set {item!r}: the value is not a YAML scalar ({exc})") from None
+        keys = path.strip().split(".")
+        node = overrides
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise CommandError(f"--set {item!r}: {key!r} is set twice with different shapes")
+        node[keys[-1]] = value
+    return overrides
+
+
+def format_metrics(metrics: dict) -> str:
+    width = max(len(name) for name in metrics)
+    lines = []
+    for name, value in metrics.items():
+        shown = "null" if value is None else (f"{value:,}" if isinstance(value, int) else f"{value:,.6g}")
+        lines.append(f"  {name:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = "Queue (or wait for) a run of a stored Backtest spec, or run a spec file over a CSV file."
+    # File mode works without a database; the admin/model checks only cost start-up time.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", nargs="?", help="a stored Backtest spec's name")
+        parser.add_argument("--spec-version", type=int, help="that version of the spec (default: latest)")
+        parser.add_argument(
+            "--set", action="append", default=[], metavar="PATH=VALUE", help="override a field"
+        )
+        parser.add_argument(
+            "--wait", action="store_true", help="follow the run to the end and print its metrics"
+        )
+        parser.add_argument(
+            "--json",
+            nargs="?",
+            const="-",
+            metavar="OUT.json",
+            help="print JSON (queued mode), or write the full result to OUT.json (file mode)",
+        )
+        parser.add_argument(
+            "--user", help="owner of the spec and the run (default: SPEC_OWNER or the only superuser)"
+        )
+        parser.add_argument("--spec", metavar="FILE.yaml", help="file mode: the spec file")
+        parser.add_argument(
+            "--candles", metavar="FILE.csv", help="file mode: candles (timestamp,open,high,low,close,volume)"
+        )
+        parser.add_argument(
+            "--name", dest="doc_name", help="file mode: which Backtest of the file (default: the only one)"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=3600, help="--wait gives up after this many seconds"
+        )
+
+    def handle(self, *args, **opts):
+        if opts["spec"] or opts["candles"]:
+            if opts["name"]:
+                raise CommandError("give either NAME or --spec/--candles, not both")
+            if not (opts["spec"] and opts["candles"]):
+                raise CommandError("file mode needs both --spec FILE.yaml and --candles FILE.csv")
+            return self.handle_files(opts)
+        if not opts["name"]:
+            raise CommandError("give a Backtest spec NAME, or --spec FILE.yaml --candles FILE.csv")
+        return self.handle_queued(opts)
+
+    # --- queued mode -------------------------------------------------------------
+    def handle_queued(self, opts):
+        from backtests import services
+        from backtests.models import RunStatus
+        from backtests.run_config import RunConfigError, backtest_spec_for
+        from specs.owners import resolve_owner
+
+        owner = resolve_owner(opts["user"])
+        overrides = parse_set(opts["set"])
+        try:
+            with transaction.atomic():
+                spec = backtest_spec_for(owner, opts["name"], opts["spec_version"])
+                run = services.run_enqueue(spec=spec, owner=owner, overrides=overrides)
+        except RunConfigError as exc:
+            raise CommandError(str(exc)) from None
+        as_json = opts["json"] is not None
+        if not as_json:
+            self.stdout.write(f"queued run {run.pk} of {spec.name} v{spec.version}")
+        if not opts["wait"]:
+            if as_json:
+                self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
+            return
+        run = self._follow(run.pk, opts["timeout"], show=not as_json)
+        if as_json:
+            self.stdout.write(
+                json.dumps({"id": run.pk, "status": run.status, "error": run.error, "metrics": run.metrics})
+            )
+        elif run.status == RunStatus.SUCCEEDED:
+            self.stdout.write(f"run {run.pk} succeeded: {run.candle_count:,} bars, {run.total_trades} trades")
+            self.stdout.write(format_metrics(run.metrics))
+        if run.status != RunStatus.SUCCEEDED:
+            raise CommandError(f"run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
+
+    def _follow(self, run_id: int, timeout: float, *, show: bool):
+        from backtests.models import BacktestRun
+
+        started = time.monotonic()
+        last = None
+        tty = show and sys.stdout.isatty()
+        while True:
+            run = BacktestRun.objects.get(pk=run_id)
+            if show and run.status != last:
+                self.stdout.write(f"  {time.monotonic() - started:6.1f}s  {run.status}")
+                last = run.status
+            elif tty:
+                self.stdout.write(f"\r  {time.monotonic() - started:6.1f}s  {run.status}", ending="")
+            if run.is_final:
+                return run
+            if time.monotonic() - started > timeout:
+                raise CommandError(f"run {run_id} still {run.status} after {timeout:.0f} s (it keeps going)")
+            time.sleep(POLL_SECONDS)
+
+    # --- file mode ---------------------------------------------------------------
+    def handle_files(self, opts):
+        from backtests.file_run import FileRunError, run_spec_file
+
+        try:
+            result, doc = run_spec_file(opts["spec"], opts["candles"], name=opts["doc_name"])
+        except FileRunError as exc:
+            raise CommandError(str(exc)) from None
+        out = opts["json"]
+        if out and out != "-":
+            with open(out, "w", encoding="utf-8") as handle:
+                json.dump(result.to_json_dict(), handle, allow_nan=False)
+            self.stdout.write(
+                f"{doc['name']}: {len(result.equity):,} bars, {len(result.trades)} trades; wrote {out}"
+            )
+        elif out == "-":
+            self.stdout.write(json.dumps(result.to_json_dict(), allow_nan=False))
+        else:
+            self.stdout.write(f"{doc['name']}: {len(result.equity):,} bars, {len(result.trades)} trades")
+            self.stdout.write(format_metrics(result.metrics))

@@ -1,0 +1,142 @@
+"""End to end through a real qcluster on PostgreSQL + TimescaleDB + Redis.
+
+Apply the example spec, load the bundled sample with the real command, POST a run
+through the API, poll until it succeeds, and check its metrics and trades equal the
+engine's for the same arrays. Then: ten runs queued at once all finish; a worker
+killed mid-run leaves a run that the stale-run schedule fails and that re-runs.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django_q.conf import Conf
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from backtests import services
+from backtests.engine.runner import run_backtest
+from backtests.marketdata.read import candles_load
+from backtests.models import BacktestRun, RunStatus
+from backtests.run_config import backtest_spec_for
+from backtests.tasks import fail_stale_runs
+from specs.services import spec_apply
+from tests.conftest import REPO
+from tests.factories import make_user
+from tests.qcluster import Cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def _poll(run_ids, *, timeout: float = 120) -> list[BacktestRun]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = list(BacktestRun.objects.filter(pk__in=run_ids).order_by("pk"))
+        if all(run.is_final for run in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # async_task goes to Redis, not inline
+    started = Cluster(workers=2)
+    try:
+        started.wait_ready()
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def example(sample_csv_path):
+    owner = make_user("e2e")
+    spec_apply(
+        text=(REPO / "specs" / "examples" / "hyperrsi.yaml").read_text(), owner=owner, source="hyperrsi.yaml"
+    )
+    call_command(
+        "load_candles", str(sample_csv_path), "--symbol", "BTC-USD", "--timeframe", "15m", verbosity=0
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    return owner, client
+
+
+def test_a_run_posted_to_the_api_is_executed_by_a_real_worker(example, cluster):
+    _, client = example
+    response = client.post("/api/v1/runs/", {"spec": "hyperrsi-btc-15m"}, format="json")
+    assert response.status_code == 202, response.json()
+    [run] = _poll([response.json()["id"]])
+    assert run.status == RunStatus.SUCCEEDED, f"{run.error}\n{cluster.tail()}"
+    assert run.worker and run.worker != "" and run.attempts == 1
+
+    detail = client.get(response["Location"]).json()
+    candles = candles_load("BTC-USD", "15m", "2021-10-01", "2021-12-29")
+    config = run.config
+    expected = run_backtest(candles, "hyperrsi", config["params"], config["execution"], timeframe_minutes=15)
+    assert detail["metrics"] == expected.metrics
+    trades, url = [], detail["links"]["trades"]
+    while url:
+        page = client.get(url).json()
+        trades.extend(page["results"])
+        url = page["next"]
+    assert [{k: v for k, v in t.items() if k != "seq"} for t in trades] == expected.trades_as_dicts()
+    assert detail["candle_count"] == len(candles.ts)
+
+
+def test_ten_runs_queued_at_once_all_finish(example, cluster):
+    _, client = example
+    ids = [
+        client.post(
+            "/api/v1/runs/",
+            {"spec": "hyperrsi-btc-15m", "overrides": {"params": {"rsi_period": 8 + i}}},
+            format="json",
+        ).json()["id"]
+        for i in range(10)
+    ]
+    runs = _poll(ids, timeout=180)
+    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 10, cluster.tail()
+    assert (
+        len({run.metrics["total_trades"] for run in runs} | {None}) > 2
+    )  # different params, different results
+    assert len({run.worker for run in runs}) >= 1
+
+
+def test_a_killed_workers_run_is_failed_by_the_stale_schedule_and_reruns(example, monkeypatch, settings):
+    owner, _ = example
+    monkeypatch.setattr(Conf, "SYNC", False)
+    # The worker sleeps inside the task long enough to be killed mid-run.
+    doomed = Cluster(workers=1, extra_env={"BACKTEST_TEST_TASK_DELAY": "30"})
+    try:
+        doomed.wait_ready()
+        spec = backtest_spec_for(owner, "hyperrsi-btc-15m")
+        with transaction.atomic():
+            run = services.run_enqueue(spec=spec, owner=owner)
+        deadline = time.monotonic() + 60
+        while BacktestRun.objects.get(pk=run.pk).status != RunStatus.RUNNING:
+            assert time.monotonic() < deadline, doomed.tail()
+            time.sleep(0.1)
+    finally:
+        doomed.kill()
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING  # the worker is gone; nothing will report back
+
+    settings.RUN_STALE_AFTER_SECONDS = 0
+    time.sleep(0.01)
+    assert fail_stale_runs() == 1  # what the every-minute schedule calls
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "stopped reporting" in run.error
+
+    healthy = Cluster(workers=1)
+    try:
+        healthy.wait_ready()
+        again = services.run_rerun(run=run)
+        [finished] = _poll([again.pk])
+    finally:
+        healthy.stop()
+    assert finished.status == RunStatus.SUCCEEDED, healthy.tail()
+    assert finished.rerun_of_id == run.pk
