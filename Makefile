@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SERVICES_ENV := source .services/env
-RUN_ENV := export DEBUG=$${DEBUG:-1} SECRET_KEY=$${SECRET_KEY:-dev-only-secret-key-change-me}
+RUN_ENV := set -a && source var/local.env && set +a
 
 .PHONY: run test venv services services-stop lint format migrate demo serve clean
 
@@ -37,13 +37,14 @@ test: services venv lint
 	$(SERVICES_ENV) && $(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 migrate: services venv
-	$(SERVICES_ENV) && $(RUN_ENV) && $(PY) manage.py migrate --noinput
+	bash scripts/local-env.sh
+	$(RUN_ENV) && $(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(SERVICES_ENV) && $(RUN_ENV) && bash scripts/demo.sh
+	$(RUN_ENV) && bash scripts/demo.sh
 
 run: demo
-	$(SERVICES_ENV) && $(RUN_ENV) && bash scripts/serve.sh $(HOST) $(PORT)
+	$(RUN_ENV) && bash scripts/serve.sh $(HOST) $(PORT)
 
 clean: services-stop
 	rm -rf var .pytest_cache .ruff_cache

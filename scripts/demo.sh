@@ -8,7 +8,8 @@ PY=.venv/bin/python
 export ADMIN_USERNAME=${ADMIN_USERNAME:-admin}
 export ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
 
-$PY manage.py ensure_admin --username "$ADMIN_USERNAME" --password "$ADMIN_PASSWORD"
+# --force: DEBUG is off in var/local.env, and this admin is the local demo's.
+$PY manage.py ensure_admin --username "$ADMIN_USERNAME" --password "$ADMIN_PASSWORD" --force
 
 mkdir -p var
 gzip -dc data/btcusd_15m_2021q4.csv.gz >var/btcusd_15m_2021q4.csv
