@@ -17,27 +17,14 @@ in ``.services/env``, under a dedicated symbol that is deleted afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from services_env import django_setup
+
 SYMBOL = "BENCH-CANDLES"
 T0_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
-
-
-def _environment() -> None:
-    services_env = REPO / ".services" / "env"
-    if "DATABASE_URL" not in os.environ and services_env.exists():
-        for line in services_env.read_text().splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key and value:
-                os.environ.setdefault(key.strip(), value.strip())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    sys.path.insert(0, str(REPO))
 
 
 def _walk(n: int, step_ms: int):
@@ -65,11 +52,7 @@ def main() -> int:
     parser.add_argument("--timeframe", default="1m")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    _environment()
-
-    import django
-
-    django.setup()
+    django_setup()
     import numpy as np
     from django.conf import settings
     from django.core.cache import cache

@@ -15,24 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
+from services_env import django_setup
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-
-def _environment() -> None:
-    services = REPO / ".services" / "env"
-    if "DATABASE_URL" not in os.environ and services.exists():
-        for line in services.read_text().splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key and value:
-                os.environ.setdefault(key.strip(), value.strip())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("STATIC_MANIFEST", "0")
 
 
 def main() -> None:
@@ -42,10 +30,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path, metavar="DIR", help="also write the page and the PDF into DIR")
     args = parser.parse_args()
 
-    _environment()
-    import django
-
-    django.setup()
+    django_setup(STATIC_MANIFEST="0")
     from django.core.cache import cache
     from django.test import Client
     from django.urls import reverse

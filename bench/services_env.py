@@ -1,0 +1,32 @@
+"""Shared set-up of the bench scripts that need Django and the project's services.
+
+``django_setup()`` puts the repository on ``sys.path``, reads ``.services/env`` (written
+by ``make services``) for the database and Redis URLs unless the environment already
+has them, supplies a throw-away SECRET_KEY, and starts Django with the normal settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def django_setup(**env_defaults: str) -> None:
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    services_env = REPO / ".services" / "env"
+    if "DATABASE_URL" not in os.environ and services_env.exists():
+        for line in services_env.read_text().splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            if key and value:
+                os.environ.setdefault(key.strip(), value.strip())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    for key, value in env_defaults.items():
+        os.environ.setdefault(key, value)
+    import django
+
+    django.setup()
