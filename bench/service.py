@@ -129,9 +129,8 @@ def main() -> int:
 
     print(f"service bench: {args.runs} runs of HYPERRSI over {args.bars:,} 1m candles, one worker")
     print(f"  wall time, queue of {args.runs}     {wall:8.2f} s  ({wall / args.runs * 1000:,.0f} ms per run)")
-    print(
-        f"  median started -> finished    {median([r.duration_seconds for r in runs]):8.0f} ms  (one run's own time)"
-    )
+    own = median([r.duration_seconds for r in runs])
+    print(f"  median started -> finished    {own:8.0f} ms  (one run's own time)")
     print(f"    load (cached reader)        {median([r.load_seconds for r in runs]):8.1f} ms")
     print(f"    engine                      {median([r.engine_seconds for r in runs]):8.1f} ms")
     print(f"    save (trades, equity)       {median([r.save_seconds for r in runs]):8.1f} ms")
