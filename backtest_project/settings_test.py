@@ -21,14 +21,20 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("Q_SYNC", "1")
 # Tests render admin pages without running collectstatic first.
 os.environ.setdefault("STATIC_MANIFEST", "0")
-# Each test process (each pytest-xdist worker, each suite running at once) gets its
-# own cache namespace and queue name, so one clearing its cache or draining its
-# queue never touches another's. A qcluster started by a test inherits both.
-_WORKER = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
-os.environ.setdefault("CACHE_KEY_PREFIX", f"bt-test-{_WORKER}")
-os.environ.setdefault("Q_CLUSTER_NAME", f"bt-test-{_WORKER}")
 
 from backtest_project.settings import *  # noqa: E402,F403
+
+# Each test process (each pytest-xdist worker, each suite running at once) gets its
+# own cache namespace and queue name, so one clearing its cache or draining its
+# queue never touches another's. They are set here, not in os.environ: xdist
+# workers inherit the controller's environment and would all share one name. A
+# qcluster started by a test is handed its parent's names as CACHE_KEY_PREFIX and
+# Q_CLUSTER_NAME (tests/qcluster.py), which win when set.
+TEST_NAMESPACE = f"bt-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
+if "CACHE_KEY_PREFIX" not in os.environ:
+    CACHES["default"]["KEY_PREFIX"] = TEST_NAMESPACE  # noqa: F405
+if "Q_CLUSTER_NAME" not in os.environ:
+    Q_CLUSTER["name"] = TEST_NAMESPACE  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
 
