@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from backtests.engine.enums import METRIC_NAMES
 from backtests.engine.runner import BacktestResult, run_backtest
 from backtests.marketdata.read import NoCandles, candles_load
 from backtests.marketdata.timeframes import timeframe_minutes
@@ -29,28 +30,8 @@ from backtests.series import preview_points
 log = logging.getLogger(__name__)
 
 PREVIEW_POINTS = 800
-METRIC_COLUMNS = (
-    "total_return",
-    "annual_return",
-    "volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "calmar_ratio",
-    "total_trades",
-    "win_rate",
-    "profit_factor",
-    "avg_trade_return",
-    "avg_win",
-    "largest_win",
-    "avg_loss",
-    "largest_loss",
-    "expectancy",
-    "avg_bars_held",
-    "exposure",
-    "total_fees",
-)
+# Every contract metric has a column of the same name on BacktestRun.
+METRIC_COLUMNS = METRIC_NAMES
 
 
 class RunError(Exception):

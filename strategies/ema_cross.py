@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from strategies import ema_cross_nb, indicators_nb
-from strategies.registry import StrategyDef, price_array, register
+from strategies.registry import StrategyDef, engine_params_schema, price_array, register
 
 PARAMS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -40,29 +40,7 @@ PARAMS_SCHEMA: dict[str, Any] = {
             "default": 26,
             "description": "Span in bars of the slow EMA; also the warm-up before the first signal.",
         },
-        "leverage": {
-            "type": "number",
-            "minimum": 1,
-            "maximum": 20,
-            "default": 1,
-            "description": "Position leverage (isolated margin); applied by the engine.",
-        },
-        "stop_loss_percent": {
-            "type": "number",
-            "minimum": 0.5,
-            "maximum": 10,
-            "default": 2.0,
-            "description": "Stop loss as a percent price move against the entry; applied by the engine.",
-        },
-        "take_profit_percent": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 100,
-            "description": (
-                "Take profit as a percent price move in favour of the entry; "
-                "applied by the engine. Absent: no take profit."
-            ),
-        },
+        **engine_params_schema(leverage_default=1),
     },
 }
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from strategies import hyperrsi_nb, indicators_nb
-from strategies.registry import StrategyDef, price_array, register
+from strategies.registry import StrategyDef, engine_params_schema, price_array, register
 
 RSI_METHODS = {"wilder": indicators_nb.RSI_WILDER, "sma": indicators_nb.RSI_SMA}
 ENTRY_OPTIONS = {"reverse": hyperrsi_nb.ENTRY_REVERSE, "follow": hyperrsi_nb.ENTRY_FOLLOW}
@@ -79,29 +79,7 @@ PARAMS_SCHEMA: dict[str, Any] = {
             "default": 200,
             "description": "Span in bars of the trend EMA used by the trend filter.",
         },
-        "leverage": {
-            "type": "number",
-            "minimum": 1,
-            "maximum": 20,
-            "default": 3,
-            "description": "Position leverage (isolated margin); applied by the engine.",
-        },
-        "stop_loss_percent": {
-            "type": "number",
-            "minimum": 0.5,
-            "maximum": 10,
-            "default": 2.0,
-            "description": "Stop loss as a percent price move against the entry; applied by the engine.",
-        },
-        "take_profit_percent": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "maximum": 100,
-            "description": (
-                "Take profit as a percent price move in favour of the entry; "
-                "applied by the engine. Absent: no take profit."
-            ),
-        },
+        **engine_params_schema(leverage_default=3),
     },
 }
 

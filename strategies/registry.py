@@ -45,6 +45,40 @@ class StrategyDef:
         return {**self.defaults(), **params}
 
 
+def engine_params_schema(*, leverage_default: float) -> dict[str, dict[str, Any]]:
+    """Schema properties of the params every strategy carries for the engine.
+
+    ``leverage`` (isolated margin), ``stop_loss_percent`` and the optional
+    ``take_profit_percent``, with the live system's bounds; a strategy spreads these
+    into its own ``params_schema["properties"]``.
+    """
+    return {
+        "leverage": {
+            "type": "number",
+            "minimum": 1,
+            "maximum": 20,
+            "default": leverage_default,
+            "description": "Position leverage (isolated margin); applied by the engine.",
+        },
+        "stop_loss_percent": {
+            "type": "number",
+            "minimum": 0.5,
+            "maximum": 10,
+            "default": 2.0,
+            "description": "Stop loss as a percent price move against the entry; applied by the engine.",
+        },
+        "take_profit_percent": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 100,
+            "description": (
+                "Take profit as a percent price move in favour of the entry; "
+                "applied by the engine. Absent: no take profit."
+            ),
+        },
+    }
+
+
 _REGISTRY: dict[str, StrategyDef] = {}
 
 

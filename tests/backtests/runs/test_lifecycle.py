@@ -185,3 +185,10 @@ def test_overrides_change_what_runs_and_the_spec_keeps_its_own(spec, owner):
     assert run.config["execution"]["fee_rate"] == 0.001
     spec.refresh_from_db()
     assert spec.data["params"]["fast_period"] == 12
+
+
+def test_every_contract_metric_has_a_column_on_the_run():
+    from backtests.engine.enums import METRIC_NAMES
+
+    columns = {field.name for field in BacktestRun._meta.get_fields()}
+    assert set(METRIC_NAMES) <= columns
