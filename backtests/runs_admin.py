@@ -135,7 +135,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
             return "—"
         rows = "".join(
             format_html("<tr><th>{}</th><td>{}</td></tr>", name, "null" if value is None else f"{value:.6g}")
-            for name, value in run.metrics.items()
+            for name, value in run.ordered_metrics.items()
         )
         return format_html("<table>{}</table>", format_html(rows))
 

@@ -19,6 +19,7 @@ class RunSerializer(serializers.ModelSerializer):
     spec = SpecRefSerializer(read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
     links = serializers.SerializerMethodField()
+    metrics = serializers.JSONField(source="ordered_metrics", read_only=True)
 
     class Meta:
         model = BacktestRun

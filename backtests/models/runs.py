@@ -16,6 +16,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from backtests.engine.enums import METRIC_NAMES
+
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued"
@@ -97,7 +99,14 @@ class BacktestRun(models.Model):
         return f"run {self.pk} of {self.spec_id and self.spec.name} ({self.status})"
 
     def get_absolute_url(self) -> str:
-        return reverse("api:run-detail", kwargs={"pk": self.pk})
+        return reverse("reports:run-report", kwargs={"pk": self.pk})
+
+    @property
+    def ordered_metrics(self) -> dict | None:
+        """``metrics`` in the contract's order (PostgreSQL's jsonb does not keep key order)."""
+        if self.metrics is None:
+            return None
+        return {name: self.metrics.get(name) for name in METRIC_NAMES}
 
     @property
     def is_final(self) -> bool:

@@ -127,12 +127,11 @@ class Command(BaseCommand):
             return
         run = self._follow(run.pk, opts["timeout"], show=not as_json)
         if as_json:
-            self.stdout.write(
-                json.dumps({"id": run.pk, "status": run.status, "error": run.error, "metrics": run.metrics})
-            )
+            body = {"id": run.pk, "status": run.status, "error": run.error, "metrics": run.ordered_metrics}
+            self.stdout.write(json.dumps(body))
         elif run.status == RunStatus.SUCCEEDED:
             self.stdout.write(f"run {run.pk} succeeded: {run.candle_count:,} bars, {run.total_trades} trades")
-            self.stdout.write(format_metrics(run.metrics))
+            self.stdout.write(format_metrics(run.ordered_metrics))
         if run.status != RunStatus.SUCCEEDED:
             raise CommandError(f"run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
 
