@@ -75,7 +75,7 @@ stop_postgres() {
     bin=$(pg_bin)
     if [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
         as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
-        echo "services: PostgreSQL on port $PG_PORT stopped"
+        echo "services: PostgreSQL ($PG_DATA) stopped"
     fi
 }
 
@@ -113,7 +113,7 @@ stop_redis() {
     if [ -f "$STATE/redis/redis.pid" ]; then
         kill "$(cat "$STATE/redis/redis.pid")" 2>/dev/null || true
         rm -f "$STATE/redis/redis.pid"
-        echo "services: Redis on port $REDIS_PORT stopped"
+        echo "services: Redis ($STATE/redis) stopped"
     fi
 }
 
