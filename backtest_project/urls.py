@@ -11,6 +11,7 @@ api_v1 = [
     path("candles/", include("backtests.marketdata.api")),
     path("", include("backtests.api.urls")),
     path("", include("specs.api.urls")),
+    path("", include("optimizers.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("backtests.reports.urls")),
+    path("sweeps/", include("optimizers.urls")),
 ]
 
 handler400 = "backtest_project.errors.bad_request"

@@ -73,7 +73,7 @@ NO_TRADES = "No trades: the strategy never entered a position in this run."
 
 
 def chart_cache_seconds() -> int:
-    return int(getattr(settings, "REPORT_CHART_CACHE_SECONDS", 7 * 86400))
+    return int(settings.REPORT_CHART_CACHE_SECONDS)
 
 
 class CandlesMissing(Exception):

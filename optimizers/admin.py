@@ -1,0 +1,280 @@
+"""Admin pages for sweeps: progress, best and top-N, trials sortable by metric, chunks.
+
+Rows are written by the services only: nothing here can be added or edited by hand;
+actions (cancel, resume, promote the best) go through ``optimizers.services``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from optimizers import services
+from optimizers.models import OptimizationRun, SweepChunk, Trial
+from optimizers.selectors import top_trials
+
+
+def _num(value, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:,.{digits}g}"
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OptimizationRun)
+class OptimizationRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "spec_version",
+        "method",
+        "status",
+        "progress_col",
+        "objective_col",
+        "best_col",
+        "symbol",
+        "timeframe",
+        "owner",
+        "queued_at",
+    )
+    list_display_links = ("id", "spec_version")
+    list_filter = ("status", "method", "strategy", "symbol")
+    search_fields = ("spec__name",)
+    list_select_related = ("spec", "owner")
+    date_hierarchy = "queued_at"
+    actions = ("cancel_sweeps", "resume_sweeps", "promote_best")
+    readonly_fields = (
+        "spec_version",
+        "backtest_version",
+        "owner",
+        "method",
+        "status",
+        "error",
+        "links",
+        "progress_col",
+        "generation",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "eval_seconds",
+        "candle_count",
+        "objective_col",
+        "best_col",
+        "best_params_text",
+        "top_table",
+        "generation_stats_text",
+        "validation_text",
+    )
+    fieldsets = (
+        (
+            None,
+            {"fields": ("spec_version", "backtest_version", "owner", "method", "status", "error", "links")},
+        ),
+        (
+            "Progress",
+            {
+                "fields": (
+                    "progress_col",
+                    "generation",
+                    "queued_at",
+                    "started_at",
+                    "finished_at",
+                    "eval_seconds",
+                    "candle_count",
+                )
+            },
+        ),
+        ("Best", {"fields": ("objective_col", "best_col", "best_params_text", "top_table")}),
+        ("Genetic", {"fields": ("generation_stats_text",), "classes": ("collapse",)}),
+        ("Validation", {"fields": ("validation_text",), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description="spec", ordering="spec__name")
+    def spec_version(self, run):
+        return f"{run.spec.name} v{run.spec.version}"
+
+    @admin.display(description="base backtest")
+    def backtest_version(self, run):
+        return f"{run.backtest_spec.name} v{run.backtest_spec.version}"
+
+    @admin.display(description="progress", ordering="evaluated")
+    def progress_col(self, run):
+        done = f"{run.evaluated:,} / {run.total_combinations:,} ({run.progress * 100:.0f}%)"
+        return f"{done}, chunks {run.chunks_done}/{run.chunks_total}"
+
+    @admin.display(description="objective")
+    def objective_col(self, run):
+        suffix = f", >= {run.min_trades} trades" if run.min_trades else ""
+        return f"{run.objective_direction} {run.objective_metric}{suffix}"
+
+    @admin.display(description="best", ordering="best_objective")
+    def best_col(self, run):
+        return _num(run.best_objective)
+
+    @admin.display(description="best params")
+    def best_params_text(self, run):
+        return json.dumps(run.best_params) if run.best_params else "—"
+
+    @admin.display(description="links")
+    def links(self, run):
+        return format_html(
+            '<a href="{}">sweep page</a> · <a href="{}">API</a> · '
+            '<a href="{}?run__exact={}">all trials</a> · <a href="{}?run__exact={}">chunks</a>',
+            reverse("sweeps:sweep-report", args=[run.pk]),
+            reverse("api:sweep-detail", args=[run.pk]),
+            reverse("admin:optimizers_trial_changelist"),
+            run.pk,
+            reverse("admin:optimizers_sweepchunk_changelist"),
+            run.pk,
+        )
+
+    @admin.display(description="top trials")
+    def top_table(self, run):
+        top_n = int(run.config.get("sweep", {}).get("top_n") or 10)
+        rows = top_trials(run, top_n)
+        if not rows:
+            return "—"
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>#{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    i + 1,
+                    t.pk,
+                    json.dumps(t.params),
+                    _num(t.objective),
+                    _pct(t.total_return),
+                    _num(t.sharpe_ratio, 3),
+                    _pct(t.max_drawdown),
+                    t.total_trades,
+                    _num((t.oos_metrics or {}).get(run.objective_metric)),
+                )
+                for i, t in enumerate(rows)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>rank</th><th>trial</th><th>params</th><th>{}</th><th>return</th><th>sharpe</th>"
+            "<th>max DD</th><th>trades</th><th>out of sample</th></tr></thead><tbody>{}</tbody></table>",
+            run.objective_metric,
+            body,
+        )
+
+    @admin.display(description="generations (best, mean)")
+    def generation_stats_text(self, run):
+        return (
+            format_html("<pre>{}</pre>", json.dumps(run.generation_stats, indent=1))
+            if run.generation_stats
+            else "—"
+        )
+
+    @admin.display(description="validation report")
+    def validation_text(self, run):
+        return format_html("<pre>{}</pre>", json.dumps(run.validation, indent=1)) if run.validation else "—"
+
+    @admin.action(description="Cancel the selected sweeps")
+    def cancel_sweeps(self, request, queryset):
+        done = sum(services.sweep_cancel(run=run) for run in queryset)
+        self.message_user(request, f"cancelled {done} sweep(s)", messages.SUCCESS)
+
+    @admin.action(description="Resume the selected sweeps (re-queue chunks not done)")
+    def resume_sweeps(self, request, queryset):
+        resumed = 0
+        for run in queryset:
+            try:
+                with transaction.atomic():
+                    services.sweep_resume(run=run)
+                resumed += 1
+            except services.SweepError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(request, f"resumed {resumed} sweep(s)", messages.SUCCESS)
+
+    @admin.action(description="Promote the best trial to a new Backtest version and run it")
+    def promote_best(self, request, queryset):
+        for run in queryset:
+            try:
+                promotion = services.sweep_promote(run=run)
+            except services.SweepError as exc:
+                self.message_user(request, f"sweep {run.pk}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"sweep {run.pk}: trial {promotion.trial.pk} is "
+                f"{promotion.spec.name} v{promotion.spec.version} "
+                f"({promotion.action}); queued run {promotion.run.pk}",
+                messages.SUCCESS,
+            )
+
+
+@admin.register(Trial)
+class TrialAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "run",
+        "generation",
+        "params_text",
+        "objective",
+        "qualified",
+        "total_return",
+        "sharpe_ratio",
+        "max_drawdown",
+        "win_rate",
+        "total_trades",
+        "profit_factor",
+    )
+    list_filter = ("qualified", "generation")
+    list_select_related = ("run",)
+    search_fields = ("=run__id", "params_hash")
+    ordering = ("-score",)
+    readonly_fields = (
+        "run",
+        "chunk",
+        "generation",
+        "params_text",
+        "params_hash",
+        "objective",
+        "score",
+        "metrics_text",
+    )
+    exclude = ("params", "metrics", "oos_metrics")
+
+    @admin.display(description="params")
+    def params_text(self, trial):
+        return json.dumps(trial.params)
+
+    @admin.display(description="metrics")
+    def metrics_text(self, trial):
+        data = {"in_sample": trial.metrics, "out_of_sample": trial.oos_metrics}
+        return format_html("<pre>{}</pre>", json.dumps(data, indent=1))
+
+
+@admin.register(SweepChunk)
+class SweepChunkAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "run",
+        "seq",
+        "generation",
+        "size",
+        "status",
+        "attempts",
+        "worker",
+        "claimed_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("run",)
+    search_fields = ("=run__id",)
+    exclude = ("params",)

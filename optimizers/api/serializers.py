@@ -1,0 +1,151 @@
+"""Serializers of the sweeps API. Writes go through optimizers.services."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from optimizers.models import TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
+
+
+class SweepSpecRefSerializer(serializers.Serializer):
+    """An exact spec version (named apart from the runs API's: the schema has one of each)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
+class SweepSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:sweep-detail")
+    spec = SweepSpecRefSerializer(read_only=True)
+    backtest = SweepSpecRefSerializer(source="backtest_spec", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    objective = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    best = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OptimizationRun
+        fields = [
+            "id",
+            "url",
+            "spec",
+            "backtest",
+            "owner",
+            "method",
+            "status",
+            "strategy",
+            "symbol",
+            "timeframe",
+            "objective",
+            "progress",
+            "best",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "error",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_objective(self, run) -> dict:
+        return {
+            "metric": run.objective_metric,
+            "direction": run.objective_direction,
+            "min_trades": run.min_trades,
+        }
+
+    def get_progress(self, run) -> dict:
+        return {
+            "evaluated": run.evaluated,
+            "total": run.total_combinations,
+            "fraction": round(run.progress, 6),
+            "chunks_done": run.chunks_done,
+            "chunks_total": run.chunks_total,
+            "generation": run.generation if run.method == "genetic" else None,
+            "eval_seconds": run.eval_seconds,
+        }
+
+    def get_best(self, run) -> dict | None:
+        if run.best_trial_id is None:
+            return None
+        return {
+            "trial": run.best_trial_id,
+            "params": run.best_params,
+            "objective": run.best_objective,
+            "metrics": run.best_metrics,
+        }
+
+    def get_links(self, run) -> dict:
+        request = self.context.get("request")
+
+        def absolute(path: str) -> str:
+            return request.build_absolute_uri(path) if request else path
+
+        base = f"/api/v1/sweeps/{run.pk}/"
+        return {
+            "trials": absolute(base + "trials/"),
+            "cancel": absolute(base + "cancel/"),
+            "promote": absolute(base + "promote/"),
+            "resume": absolute(base + "resume/"),
+            "report": absolute(f"/sweeps/{run.pk}/"),
+        }
+
+
+class SweepDetailSerializer(SweepSerializer):
+    class Meta(SweepSerializer.Meta):
+        fields = [
+            *SweepSerializer.Meta.fields,
+            "candle_count",
+            "generation_stats",
+            "validation",
+            "config",
+        ]
+        read_only_fields = fields
+
+
+class SweepCreateSerializer(serializers.Serializer):
+    spec = serializers.CharField(
+        help_text="A Sweep spec's name (its latest version) or numeric id (that exact version)."
+    )
+
+
+class PromoteSerializer(serializers.Serializer):
+    trial = serializers.IntegerField(
+        required=False, min_value=1, help_text="A trial of this sweep (default: the best)."
+    )
+
+
+class TrialSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Trial
+        fields = [
+            "id",
+            "generation",
+            "params",
+            "objective",
+            "score",
+            "qualified",
+            *TRIAL_METRIC_COLUMNS,
+            "metrics",
+            "oos_metrics",
+        ]
+        read_only_fields = fields
+
+
+class PromotionSerializer(serializers.Serializer):
+    trial = serializers.IntegerField(source="trial.pk")
+    params = serializers.JSONField(source="trial.params")
+    spec = SweepSpecRefSerializer()
+    action = serializers.CharField()
+    run = serializers.SerializerMethodField()
+
+    def get_run(self, promotion) -> dict:
+        request = self.context.get("request")
+        path = f"/api/v1/runs/{promotion.run.pk}/"
+        return {
+            "id": promotion.run.pk,
+            "status": promotion.run.status,
+            "url": request.build_absolute_uri(path) if request else path,
+        }

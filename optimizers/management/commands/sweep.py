@@ -1,0 +1,126 @@
+"""`manage.py sweep NAME [--wait] [--user U] [--json]`: start a sweep of a stored Sweep spec.
+
+Without --wait it queues the sweep and prints its id; with --wait it follows the
+progress (evaluated / total, best so far) until the sweep ends and prints the top
+combinations. The owner is --user, else SPEC_OWNER, else the only superuser.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+POLL_SECONDS = 0.2
+
+
+class Command(BaseCommand):
+    help = "Start (or start and follow) a sweep of a stored Sweep spec."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="a stored Sweep spec's name (latest version) or id")
+        parser.add_argument(
+            "--wait", action="store_true", help="follow the sweep to the end and print the best"
+        )
+        parser.add_argument(
+            "--user", help="owner of the spec and the sweep (default: SPEC_OWNER or the only superuser)"
+        )
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+        parser.add_argument("--top", type=int, default=5, help="with --wait: how many of the best to print")
+        parser.add_argument(
+            "--timeout", type=float, default=3600, help="--wait gives up after this many seconds"
+        )
+
+    def handle(self, *args, **opts):
+        from optimizers import services
+        from specs.owners import resolve_owner
+
+        owner = resolve_owner(opts["user"])
+        try:
+            with transaction.atomic():
+                spec = services.sweep_spec_for(owner, opts["name"])
+                run = services.sweep_create(spec=spec, owner=owner)
+        except services.SweepError as exc:
+            raise CommandError(str(exc)) from None
+        if not opts["json"]:
+            self.stdout.write(
+                f"queued sweep {run.pk} of {spec.name} v{spec.version}: {run.method}, "
+                f"{run.total_combinations:,} combinations{' at most' if run.method == 'genetic' else ''}"
+            )
+        if not opts["wait"]:
+            if opts["json"]:
+                self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
+            return
+        run = self._follow(run.pk, opts["timeout"], show=not opts["json"])
+        top = self._top(run, opts["top"])
+        if opts["json"]:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "id": run.pk,
+                        "status": run.status,
+                        "error": run.error,
+                        "evaluated": run.evaluated,
+                        "best": {
+                            "trial": run.best_trial_id,
+                            "params": run.best_params,
+                            "metrics": run.best_metrics,
+                        },
+                        "top": top,
+                    }
+                )
+            )
+        elif run.status == "succeeded":
+            self.stdout.write(
+                f"sweep {run.pk} succeeded: {run.evaluated:,} combinations "
+                f"in {run.duration_seconds or 0:.1f} s "
+                f"(evaluation {run.eval_seconds:.2f} s)"
+            )
+            for i, row in enumerate(top, start=1):
+                value = row["objective"]
+                shown = "null" if value is None else f"{value:.6g}"
+                self.stdout.write(
+                    f"  {i}. {run.objective_metric}={shown}  trades={row['total_trades']}  "
+                    f"{json.dumps(row['params'])}"
+                )
+        if run.status != "succeeded":
+            raise CommandError(f"sweep {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
+
+    def _top(self, run, n: int) -> list[dict]:
+        from optimizers.selectors import top_trials
+
+        return [
+            {"trial": t.pk, "params": t.params, "objective": t.objective, "total_trades": t.total_trades}
+            for t in top_trials(run, n)
+        ]
+
+    def _follow(self, run_id: int, timeout: float, *, show: bool):
+        from optimizers.models import OptimizationRun
+
+        started = time.monotonic()
+        last = None
+        tty = show and sys.stdout.isatty()
+        while True:
+            run = OptimizationRun.objects.get(pk=run_id)
+            elapsed = time.monotonic() - started
+            line = f"  {elapsed:6.1f}s  {run.status}  {run.evaluated:,}/{run.total_combinations:,}"
+            if run.best_objective is not None:
+                line += f"  best {run.objective_metric}={run.best_objective:.6g}"
+            if show and (run.status, run.evaluated) != last:
+                if tty:
+                    self.stdout.write("\r" + line, ending="")
+                else:
+                    self.stdout.write(line)
+                last = (run.status, run.evaluated)
+            if run.is_final:
+                if tty:
+                    self.stdout.write("")
+                return run
+            if time.monotonic() - started > timeout:
+                raise CommandError(
+                    f"sweep {run_id} still {run.status} after {timeout:.0f} s (it keeps going)"
+                )
+            time.sleep(POLL_SECONDS)

@@ -1,0 +1,248 @@
+"""Sweeps: an OptimizationRun, the chunks its combinations are queued in, and its trials.
+
+Lifecycles (every transition a guarded UPDATE on the expected current status, so two
+workers, or a worker and a user's cancel, never both win; a final status is never
+overwritten):
+
+- OptimizationRun: ``queued → running → succeeded | failed | cancelled``.
+- SweepChunk: ``queued → running → done``; a ``running`` chunk whose worker died goes
+  back to ``queued`` after the stale timeout (its ``attempts`` counts deliveries).
+
+A Trial is unique per (run, params_hash): a combination is evaluated at most once per
+run, whatever the number of deliveries, workers or generations that propose it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class SweepStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = (SweepStatus.SUCCEEDED, SweepStatus.FAILED, SweepStatus.CANCELLED)
+ACTIVE_STATUSES = (SweepStatus.QUEUED, SweepStatus.RUNNING)
+
+
+class SweepMethod(models.TextChoices):
+    GRID = "grid"
+    GENETIC = "genetic"
+    RANDOM = "random"
+
+
+class ChunkStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+# The metrics kept as indexed columns on a trial (sortable in admin and API); the
+# rest are in Trial.metrics.
+TRIAL_METRIC_COLUMNS = (
+    "total_return",
+    "sharpe_ratio",
+    "max_drawdown",
+    "win_rate",
+    "total_trades",
+    "profit_factor",
+)
+
+
+class OptimizationRun(models.Model):
+    spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="sweeps")
+    backtest_spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")
+    method = models.CharField(max_length=16, choices=SweepMethod.choices)
+    # What runs: the Sweep data plus the base Backtest's strategy/params/market/execution.
+    config = models.JSONField(default=dict)
+    strategy = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=64)
+    timeframe = models.CharField(max_length=8)
+    objective_metric = models.CharField(max_length=32)
+    objective_direction = models.CharField(max_length=8)
+    min_trades = models.PositiveIntegerField(default=0)
+
+    status = models.CharField(
+        max_length=16, choices=SweepStatus.choices, default=SweepStatus.QUEUED, db_index=True
+    )
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Progress: combinations planned (grid/random: all; genetic: at most population x
+    # generations, fixed when it ends), evaluated so far, chunks.
+    total_combinations = models.PositiveIntegerField(default=0)
+    evaluated = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    generation = models.IntegerField(default=-1)  # genetic: the generation being evaluated
+    eval_seconds = models.FloatField(default=0.0)  # summed over chunks (kernel + indicators)
+    # Set by the one coordinator that finalises (best, validation report, status).
+    finalizing_at = models.DateTimeField(null=True, blank=True)
+    candle_count = models.IntegerField(null=True, blank=True)
+
+    best_trial = models.ForeignKey(
+        "Trial", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    best_params = models.JSONField(null=True, blank=True)
+    best_metrics = models.JSONField(null=True, blank=True)
+    best_objective = models.FloatField(null=True, blank=True)
+
+    # Genetic: {"population": [...], "best_key": [...], "stale": n} of the current generation.
+    state = models.JSONField(default=dict, blank=True)
+    # Genetic: one {"generation", "best", "mean", "best_so_far", "evaluated"} per generation.
+    generation_stats = models.JSONField(default=list, blank=True)
+    # out_of_sample / walk_forward report (see optimizers.validation), null without one.
+    validation = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["owner", "status"])]
+
+    def __str__(self) -> str:
+        return f"sweep {self.pk} ({self.method}, {self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def progress(self) -> float:
+        return self.evaluated / self.total_combinations if self.total_combinations else 0.0
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    # --- guarded transitions: each returns True when this call made the change ---
+    @classmethod
+    def start(cls, pk: int) -> bool:
+        changed = cls.objects.filter(pk=pk, status=SweepStatus.QUEUED).update(
+            status=SweepStatus.RUNNING, started_at=timezone.now()
+        )
+        return changed == 1
+
+    @classmethod
+    def fail(cls, pk: int, *, error: str) -> bool:
+        changed = cls.objects.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
+            status=SweepStatus.FAILED, error=error[:10_000], finished_at=timezone.now()
+        )
+        return changed == 1
+
+    @classmethod
+    def cancel(cls, pk: int) -> bool:
+        changed = cls.objects.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
+            status=SweepStatus.CANCELLED, finished_at=timezone.now()
+        )
+        return changed == 1
+
+
+class SweepChunk(models.Model):
+    run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()  # 0.. over the whole run
+    generation = models.IntegerField(default=0)  # genetic: its generation; else 0
+    # The swept params of each combination to evaluate (base params are in the run).
+    params = models.JSONField()
+    size = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=128, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    eval_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="sweepchunk_unique_seq")]
+        indexes = [models.Index(fields=["run", "status"]), models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of sweep {self.run_id} ({self.status})"
+
+    @classmethod
+    def claim(cls, pk: int, *, worker: str) -> bool:
+        """queued → running for exactly one caller; a duplicate delivery gets False."""
+        changed = cls.objects.filter(pk=pk, status=ChunkStatus.QUEUED).update(
+            status=ChunkStatus.RUNNING,
+            worker=worker[:128],
+            claimed_at=timezone.now(),
+            attempts=models.F("attempts") + 1,
+        )
+        return changed == 1
+
+    @classmethod
+    def release_stale(cls, pk: int, *, claimed_before) -> bool:
+        """running → queued when the claim is older than ``claimed_before`` (its worker died)."""
+        changed = cls.objects.filter(pk=pk, status=ChunkStatus.RUNNING, claimed_at__lt=claimed_before).update(
+            status=ChunkStatus.QUEUED, worker=""
+        )
+        return changed == 1
+
+
+def _metric():
+    return models.FloatField(null=True, blank=True, db_index=True)
+
+
+class Trial(models.Model):
+    run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="trials")
+    chunk = models.ForeignKey(
+        SweepChunk, null=True, blank=True, on_delete=models.SET_NULL, related_name="trials"
+    )
+    generation = models.IntegerField(default=0)
+    params = models.JSONField()  # the swept params only
+    params_hash = models.CharField(max_length=64)  # sha256 of optimizers.space.canonical(params)
+    total_return = _metric()
+    sharpe_ratio = _metric()
+    max_drawdown = _metric()
+    win_rate = _metric()
+    total_trades = models.IntegerField(null=True, blank=True, db_index=True)
+    profit_factor = _metric()
+    # The objective metric's value; `score` is it signed so that larger is better
+    # (null when undefined) and `qualified` says total_trades >= min_trades: the
+    # ranking is qualified desc, score desc nulls last, id.
+    objective = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    qualified = models.BooleanField(default=True)
+    metrics = models.JSONField()  # every contract metric
+    oos_metrics = models.JSONField(null=True, blank=True)  # out of sample, for the top-N
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "params_hash"], name="trial_unique_params_per_run")
+        ]
+        # the ranking order exactly (RANKING), so a top-N is an index range scan
+        indexes = [
+            models.Index(
+                models.F("run"),
+                models.F("qualified").desc(),
+                models.F("score").desc(nulls_last=True),
+                models.F("id"),
+                name="trial_ranking",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"trial {self.pk} of sweep {self.run_id}"
+
+
+RANKING = (
+    models.F("qualified").desc(),
+    models.F("score").desc(nulls_last=True),
+    models.F("id").asc(),
+)
