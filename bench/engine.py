@@ -6,13 +6,16 @@ Prints
 - the JIT compile time of a cold process (fresh Numba cache: first ``run_backtest``), and
   the start of a process that finds the on-disk cache (``cache=True``) warm;
 - after warm-up, the median of R runs of: ``run_backtest`` (validation + indicators +
-  signals + simulation + metrics), the same with the bar length inferred from ts, the
-  bare kernels on preallocated buffers, and each stage alone;
+  signals + simulation + metrics; HYPERRSI takes the fused path), the same with the bar
+  length inferred from ts, the bare fused kernel on preallocated buffers, the unfused
+  path (``strategy.signals`` + ``simulate``, what ``run_backtest`` ran before the fused
+  kernel) and its bare kernels, and the stages of both;
 - the memory floor: the median time numpy takes to sum the five OHLCV columns (every
   backtest must read at least that much), and each figure as a multiple of it, both of
-  the floor's median (columns hot in cache) and of the floor run just before each run
-  (columns evicted by the previous run: the machine is shared, and pairing the runs also
-  keeps the ratio steady while the load drifts).
+  the floor's median (columns hot in cache: the stricter ratio) and of the floor run just
+  before each run (columns evicted by the previous run: the machine is shared, and
+  pairing the runs also keeps the ratio steady while the load drifts);
+- the load average, since other work on the machine moves every figure.
 
 Figures, not assertions: performance is tracked by reading these numbers.
 """
@@ -132,26 +135,46 @@ def main() -> None:
     ):
         print(f"{label:33s} import {imported * 1e3:5.0f} ms, first backtest (compile or load) {first:6.2f} s")
 
-    from backtests.engine import ExecutionConfig, run_backtest
+    from backtests.engine import ExecutionConfig, run_backtest, simulate
     from backtests.engine.enums import trade_dt
-    from backtests.engine.metrics_nb import metrics_nb
-    from backtests.engine.nb import simulate_nb
+    from backtests.engine.metrics_nb import metrics_from_sums_nb, metrics_nb, metrics_start
+    from backtests.engine.nb import sim_params, sim_start, simulate_nb
+    from strategies import hyperrsi_fused_nb as fused_nb
     from strategies import hyperrsi_nb, indicators_nb
+    from strategies.registry import get_strategy
 
     n = args.bars
     c = make_candles(n)
     cfg = ExecutionConfig.from_mapping(EXECUTION)
+    strategy = get_strategy("hyperrsi")
+    full_params = strategy.with_defaults(PARAMS)
+    lev, sl, tp = 3.0, 2.0, 4.0
+    engine = (
+        cfg.fill_code, cfg.opposite_code, cfg.initial_capital, cfg.fee_rate, cfg.slippage_bps,
+        cfg.position_size, lev, sl, tp, cfg.maintenance_margin_rate,
+    )  # fmt: skip
+    columns = (c["ts"], c["open"], c["high"], c["low"], c["close"], c["volume"])
 
     def floor():
         for key in ("open", "high", "low", "close", "volume"):
             c[key].sum()
 
-    # bare kernels on buffers allocated once, as a sweep would run them
+    # buffers allocated once, as a sweep would reuse them
     rsi = np.empty(n)
     ema = np.empty(n)
     sig = np.empty(n, dtype=np.int8)
     equity = np.empty(n)
     trades = np.empty(n, dtype=trade_dt)
+
+    def fused_kernel():
+        out = fused_nb.hyperrsi_backtest_nb(
+            *columns, 14, indicators_nb.RSI_WILDER, 30.0, 70.0, hyperrsi_nb.ENTRY_REVERSE, True, 200, *engine,
+            equity, trades,
+        )  # fmt: skip
+        _, _, k, exposed, *sums = out
+        return metrics_from_sums_nb(
+            *sums, equity[n - 1], c["ts"][0], c["ts"][n - 1], n, trades[:k], 1.0, cfg.initial_capital, exposed
+        )
 
     def indicators():
         indicators_nb.rsi_wilder_into(rsi, c["close"], 14)
@@ -161,12 +184,10 @@ def main() -> None:
         hyperrsi_nb.hyperrsi_signals_into(sig, c["close"], rsi, ema, 14, 30.0, 70.0, 0, True)
 
     def simulation():
-        return simulate_nb(
-            c["ts"], c["open"], c["high"], c["low"], c["close"], sig, cfg.fill_code, cfg.opposite_code,
-            cfg.initial_capital, cfg.fee_rate, cfg.slippage_bps, cfg.position_size, 3.0, 2.0, 4.0,
-            cfg.maintenance_margin_rate, equity, trades,
-        )  # fmt: skip
+        return simulate_nb(c["ts"], c["open"], c["high"], c["low"], c["close"], sig, *engine, equity, trades)
 
+    indicators()
+    signals()
     n_trades, n_exposed = simulation()
 
     def metrics():
@@ -184,12 +205,62 @@ def main() -> None:
     def full_inferred():
         return run_backtest(c, "hyperrsi", PARAMS, cfg)
 
+    def unfused():
+        raw = strategy.signals(full_params, c["open"], c["high"], c["low"], c["close"], c["volume"])
+        return simulate(
+            c["ts"], c["open"], c["high"], c["low"], c["close"], raw, cfg, leverage=lev, stop_loss_percent=sl,
+            take_profit_percent=tp, timeframe_minutes=1.0,
+        )  # fmt: skip
+
+    # The fused kernel's stages, each run alone over all bars in one call. Inside the
+    # kernel they run a block of 2048 bars at a time with the block in the cache; timed
+    # block by block from Python, the dispatch of each call would dominate.
+    start = 30
+    all_sig = np.empty(n, dtype=np.int8)
+    params_tuple, state0, acc0 = _fused_states(sim_params, sim_start, metrics_start, engine, c["ts"])
+
+    def fused_check():
+        fused_nb._check_block(*columns, 1, n, 60_000)
+
+    def fused_signals():
+        rsi_state = (0.1, 0.1, 0, 0, 0, False, False)
+        alpha = 2.0 / 201.0
+        fused_nb._signals_block(
+            c["close"], start, n, all_sig[start:], rsi_state, c["close"][0], alpha, False, 14, False, True,
+            30.0, 70.0,
+        )  # fmt: skip
+
+    def fused_simulation():
+        fused_nb._simulate_block(
+            c["ts"], c["open"], c["high"], c["low"], c["close"], 0, n, all_sig, state0, params_tuple, 0, True,
+            equity, trades,
+        )  # fmt: skip
+
+    def fused_metrics():
+        fused_nb._metrics_block(acc0, equity, c["ts"], 1, n - 1)
+
+    all_sig[:start] = 0
+    fused_signals()
+
     result = full()
+    check = unfused()
+    same = (
+        np.array_equal(result.equity, check.equity)
+        and result.trades.tobytes() == check.trades.tobytes()
+        and result.metrics == check.metrics
+    )
     t_floor = median_seconds(floor, args.repeat)
     rows = [
         ("run_backtest (timeframe given)", full),
         ("run_backtest (timeframe inferred)", full_inferred),
-        ("bare kernels, preallocated", bare),
+        ("fused kernel alone, preallocated", fused_kernel),
+        ("  its stages, each alone over all bars:", None),
+        ("  candle check", fused_check),
+        ("  indicators + signals", fused_signals),
+        ("  simulation", fused_simulation),
+        ("  metric sums", fused_metrics),
+        ("unfused: strategy.signals + simulate", unfused),
+        ("unfused bare kernels, preallocated", bare),
         ("  indicators (RSI + EMA)", indicators),
         ("  signals", signals),
         ("  simulation", simulation),
@@ -200,17 +271,40 @@ def main() -> None:
 
     print(f"\n{n:,} one-minute bars, HYPERRSI {PARAMS}")
     print(f"{result.metrics['total_trades']} trades, total_return {result.metrics['total_return']:.4f}")
+    print(f"run_backtest (fused) == unfused path, bit for bit: {same}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
     print(f"median of {args.repeat} runs after warm-up; 'x floor' = median / floor median (the floor's")
     print("columns hot in cache); 'x adjacent' = median of run / floor run right before it (the")
     print("floor after the run has evicted the columns: closer to a cold read of memory)")
     print(f"{'':38s} {'median':>11s} {'x floor':>8s} {'x adjacent':>10s}")
     print(f"{'floor: numpy sum of 5 OHLCV columns':38s} {t_floor * 1e3:8.2f} ms {1:7.2f}x")
     for label, fn in rows:
+        if fn is None:
+            print(label)
+            continue
         seconds, ratio = against_floor(fn, floor, args.repeat)
         print(f"{label:38s} {seconds * 1e3:8.2f} ms {seconds / t_floor:7.2f}x {ratio:9.2f}x")
-    print("run_backtest stages (median of BacktestResult.timings):")
+    print("run_backtest stages (median of BacktestResult.timings; fused: 'simulate' is the kernel):")
     for key, seconds in stages.items():
         print(f"  {key:36s} {seconds * 1e3:8.2f} ms {seconds / t_floor:7.2f}x")
+
+
+def _fused_states(sim_params, sim_start, metrics_start, engine, ts):
+    """The params, start state and metric accumulators the fused kernel's stages take
+    (built by the engine's own step functions, compiled for the call)."""
+    from numba import njit
+
+    @njit
+    def build(opposite, fee, slip, size, lev, sl, tp, mmr, capital, ts0):  # noqa: PLR0917
+        return (
+            sim_params(opposite, fee, slip, size, lev, sl, tp, mmr),
+            sim_start(capital),
+            metrics_start(capital, ts0),
+        )
+
+    _, opposite, capital, fee, slip, size, lev, sl, tp, mmr = engine
+    return build(opposite, fee, slip, size, lev, sl, tp, mmr, capital, ts[0])
 
 
 if __name__ == "__main__":

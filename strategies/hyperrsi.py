@@ -9,7 +9,9 @@ in two so that sweeps can cache indicators:
   kernel over thresholds, mode and filter.
 
 ``signals(params, open, high, low, close, volume)`` chains both; it is the
-``StrategyDef.signals`` the engine calls.
+``StrategyDef.signals`` a caller with its own engine loop uses. ``run_backtest`` runs
+``fused_backtest`` instead (``extra["fused"]``): the same backtest in one pass over the
+bars (``hyperrsi_fused_nb``), bit-identical to ``signals`` + the engine kernels.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from strategies import hyperrsi_nb, indicators_nb
+from strategies import hyperrsi_fused_nb, hyperrsi_nb, indicators_nb
 from strategies.registry import StrategyDef, engine_params_schema, price_array, register
 
 RSI_METHODS = {"wilder": indicators_nb.RSI_WILDER, "sma": indicators_nb.RSI_SMA}
@@ -145,6 +147,42 @@ def signals(  # noqa: PLR0917 (the StrategyDef.signals calling convention)
     return signals_from_indicators(params, close, rsi, trend)
 
 
+def fused_backtest(
+    params: Mapping[str, Any],
+    columns: Mapping[str, np.ndarray],
+    engine: tuple,
+    equity_out: np.ndarray,
+    trades_out: np.ndarray,
+) -> tuple:
+    """The whole backtest in one pass: the ``extra["fused"]`` hook (protocol in
+    ``strategies.registry``), running ``hyperrsi_fused_nb.hyperrsi_backtest_nb``."""
+    p = STRATEGY.with_defaults(params)
+    rsi_period = int(p["rsi_period"])
+    ema_period = int(p["trend_ema_period"])
+    use_filter = bool(p["use_trend_filter"])
+    # the unfused indicator kernels refuse these; the fused one would divide by zero
+    if rsi_period < 1 or (use_filter and ema_period < 1):
+        raise ValueError("period must be >= 1")
+    return hyperrsi_fused_nb.hyperrsi_backtest_nb(
+        columns["ts"],
+        columns["open"],
+        columns["high"],
+        columns["low"],
+        columns["close"],
+        columns["volume"],
+        rsi_period,
+        _choice(p, "rsi_method", RSI_METHODS),
+        float(p["rsi_oversold"]),
+        float(p["rsi_overbought"]),
+        _choice(p, "entry_option", ENTRY_OPTIONS),
+        use_filter,
+        max(ema_period, 1),
+        *engine,
+        equity_out,
+        trades_out,
+    )
+
+
 STRATEGY = register(
     StrategyDef(
         name="hyperrsi",
@@ -156,6 +194,6 @@ STRATEGY = register(
         params_schema=PARAMS_SCHEMA,
         warmup=warmup,
         signals=signals,
-        extra={"constraints": ["rsi_oversold < rsi_overbought"]},
+        extra={"constraints": ["rsi_oversold < rsi_overbought"], "fused": fused_backtest},
     )
 )

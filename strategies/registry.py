@@ -10,6 +10,18 @@ A strategy is framework-free data plus kernels:
 - ``warmup(params) -> int``: the first bar index at which a signal may occur.
 - ``signals(params, open, high, low, close, volume) -> int8[n]``: +1 long, -1 short,
   0 none; bar i may use data up to and including bar i's close only.
+- optionally ``extra["fused"]``: a kernel running the whole backtest in one pass, which
+  ``backtests.engine.run_backtest`` then uses instead of ``signals`` + the engine
+  kernels. Called as ``fused(params, columns, engine, equity_out, trades_out)``:
+  params with defaults filled in; columns a mapping of the coerced (not value-checked)
+  int64 ``ts`` and float64 ``open/high/low/close/volume``; engine the tuple
+  ``(fill_code, opposite_code, initial_capital, fee_rate, slippage_bps, position_size,
+  leverage, stop_loss_pct, take_profit_pct, maintenance_margin_rate)`` as
+  ``simulate_nb`` takes them; equity_out float64[n] and trades_out ``trade_dt`` records
+  to fill. It returns ``(status, n_first_step, n_trades, n_exposed, sum_r, sum_down2,
+  ss, max_dd, max_dd_ms)`` as ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb``
+  documents, and must give exactly what ``signals`` + ``simulate_nb`` + ``metrics_nb``
+  give (``tests/backtests/engine/test_fused.py`` holds HYPERRSI's to that).
 
 Strategies register themselves at import time of ``strategies.builtin``.
 """

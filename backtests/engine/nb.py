@@ -4,6 +4,15 @@ Everything here takes and returns numpy arrays and scalars only; modes are the i
 constants of ``enums``. The public entry points are ``backtests.engine.runner.simulate``
 and ``run_backtest``, which validate and allocate; call these kernels directly only with
 inputs that passed that validation.
+
+The per-bar rules live once, in the step functions ``sim_params`` / ``sim_start`` /
+``sim_bar`` / ``sim_finish`` over a small state tuple (layout below). ``simulate_nb``
+drives them from a signal array; a strategy's fused kernel (one pass computing its
+indicators, signals, the simulation and the metric accumulators, e.g.
+``strategies.hyperrsi_fused_nb``) drives the same functions from signals it computes on
+the fly, so both paths follow the contract with the same code. The steps are
+``inline="always"``: Numba inlines them into each caller, where the tuples live in
+registers.
 """
 
 from __future__ import annotations
@@ -26,6 +35,26 @@ from backtests.engine.enums import (
 _HIT_NONE = 0
 _HIT_ADVERSE = 1
 _HIT_TAKE_PROFIT = 2
+
+# The steps pass two plain tuples (Numba keeps them in registers; the kernel modules
+# import nothing but numpy and numba, so no namedtuple):
+#
+# params, built once by ``sim_params``:
+#   (opposite_mode, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq)
+#   slip = slippage_bps * 1e-4; sl_frac/tp_frac = percent / 100 (NaN = none);
+#   liq_move = 1/leverage - maintenance_margin_rate, the adverse move to liquidation;
+#   has_liq = leverage > 1.
+# state, between bars (``sim_start``, then each ``sim_bar``):
+#   (side, entry_idx, entry_price, qty, entry_fee, margin, adverse, adverse_is_liq,
+#    take_profit, cash, k)
+#   side +1 long / -1 short / 0 flat (the position fields are then stale); entry_price
+#   with slippage; qty > 0 base units; entry_fee paid from cash at entry but part of the
+#   trade's pnl and fees; margin = notional / leverage; adverse = the nearer of the stop
+#   and the liquidation price; take_profit +/-inf when none; cash = initial capital +
+#   realised pnl - every fee paid; k = trades written so far.
+SIDE = 0  # state[SIDE]: the one field callers read, besides CASH and N_TRADES
+CASH = 9
+N_TRADES = 10
 
 
 @njit(cache=True)
@@ -102,52 +131,263 @@ def _signal_action(side, sig, opposite_mode):
     return False, False  # OPPOSITE_IGNORE
 
 
-@njit(cache=True)
-def _write_trade(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    trades_out,
-    k,
-    ts,
-    side,
-    entry_idx,
-    exit_idx,
-    entry_price,
-    exit_price,
-    quantity,
-    entry_fee,
-    margin,
+# A closed trade, as the steps return it (``sim_bar``) and ``write_trades`` records it:
+#   (side, entry_idx, exit_idx, entry_price, exit_price, quantity, fees, pnl, return, reason)
+NO_TRADE = (0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
+
+
+@njit(inline="always")
+def write_trades(trades_out, ts, k, n_closed, first, second):  # noqa: PLR0917 (Numba: positional)
+    """Record the ``n_closed`` (0, 1 or 2) trades a bar closed as records k, k + 1.
+
+    Kept apart from the steps so that the arrays are touched only when a trade closes:
+    an array passed into an inlined step costs a reference-count update per bar.
+    """
+    if k + n_closed > trades_out.shape[0]:
+        raise ValueError("trades_out is too small: allocate one record per possible entry")
+    for j in range(n_closed):
+        side, entry_idx, exit_idx, entry_price, exit_price, quantity, fees, pnl, ret, reason = (
+            first if j == 0 else second
+        )
+        rec = trades_out[k + j]
+        rec["side"] = side
+        rec["entry_idx"] = entry_idx
+        rec["exit_idx"] = exit_idx
+        rec["entry_time"] = ts[entry_idx]
+        rec["exit_time"] = ts[exit_idx]
+        rec["entry_price"] = entry_price
+        rec["exit_price"] = exit_price
+        rec["quantity"] = quantity
+        rec["fees"] = fees
+        rec["pnl"] = pnl
+        rec["return"] = ret
+        rec["bars_held"] = exit_idx - entry_idx
+        rec["exit_reason"] = reason
+
+
+# --- the per-bar steps ------------------------------------------------------------------
+# Pure functions of (state, params, bar): no array goes in, so that inlined into a loop
+# they add no reference counting; the trades they close come back as tuples.
+
+
+@njit(inline="always")
+def sim_params(  # noqa: PLR0917 (Numba: positional)
+    opposite_mode,
     fee_rate,
-    reason,
+    slippage_bps,
+    position_size,
+    leverage,
+    stop_loss_pct,
+    take_profit_pct,
+    maintenance_margin_rate,
 ):
-    """Record the close of a position as trade ``k``; return the change of cash.
+    """The params tuple of a run (see the layout above); the arguments as in ``simulate_nb``."""
+    return (
+        opposite_mode,
+        fee_rate,
+        slippage_bps * 1e-4,
+        position_size,
+        leverage,
+        stop_loss_pct / 100.0,  # NaN stays NaN: no stop
+        take_profit_pct / 100.0,
+        1.0 / leverage - maintenance_margin_rate,
+        leverage > 1.0,
+    )
+
+
+@njit(inline="always")
+def sim_start(initial_capital):
+    """The state before bar 0: flat, no trade closed, cash = ``initial_capital``."""
+    # typed zeros rather than literals, so that the state has one type from the start
+    zero = np.int64(0)
+    return (zero, zero, 0.0, 0.0, 0.0, 0.0, 0.0, np.bool_(False), 0.0, initial_capital, zero)
+
+
+@njit(inline="always")
+def _exit(state, params, i, px, reason):
+    """Close the position at bar ``i`` and price ``px``: ``(flat state, closed trade)``.
 
     A liquidation loses exactly the isolated margin and pays no exit fee; any other exit
     realises ``side * qty * (exit - entry)`` and pays ``qty * exit * fee_rate``. The
     entry fee was taken from cash at entry, but belongs to the trade's ``pnl``/``fees``.
     """
-    if k >= trades_out.shape[0]:
-        raise ValueError("trades_out is too small: allocate one record per possible entry")
+    side, entry_idx, entry_price, qty, entry_fee, margin, adverse, is_liq, tp, cash, k = state
     if reason == EXIT_LIQUIDATION:
         gross = -margin
         exit_fee = 0.0
     else:
-        gross = side * quantity * (exit_price - entry_price)
-        exit_fee = quantity * exit_price * fee_rate
+        gross = side * qty * (px - entry_price)
+        exit_fee = qty * px * params[1]
     pnl = gross - entry_fee - exit_fee
-    rec = trades_out[k]
-    rec["side"] = side
-    rec["entry_idx"] = entry_idx
-    rec["exit_idx"] = exit_idx
-    rec["entry_time"] = ts[entry_idx]
-    rec["exit_time"] = ts[exit_idx]
-    rec["entry_price"] = entry_price
-    rec["exit_price"] = exit_price
-    rec["quantity"] = quantity
-    rec["fees"] = entry_fee + exit_fee
-    rec["pnl"] = pnl
-    rec["return"] = pnl / margin
-    rec["bars_held"] = exit_idx - entry_idx
-    rec["exit_reason"] = reason
-    return gross - exit_fee
+    trade = (side, entry_idx, i, entry_price, px, qty, entry_fee + exit_fee, pnl, pnl / margin, reason)
+    cash += gross - exit_fee
+    return (0, entry_idx, entry_price, qty, entry_fee, margin, adverse, is_liq, tp, cash, k + 1), trade
+
+
+@njit(inline="always")
+def _enter(state, params, i, price, side):
+    """Open ``side`` at bar ``i`` at ``price`` (before slippage) from a flat ``state``."""
+    cash = state[9]
+    k = state[10]
+    _, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq = params
+    entry_price = price * (1.0 + side * slip)
+    notional = cash * position_size * leverage / (1.0 + leverage * fee_rate)
+    qty = notional / entry_price
+    entry_fee = notional * fee_rate
+    margin = notional / leverage
+    adverse, is_liq, tp = _levels(side, entry_price, sl_frac, tp_frac, liq_move, has_liq)
+    return (side, i, entry_price, qty, entry_fee, margin, adverse, is_liq, tp, cash - entry_fee, k)
+
+
+@njit(inline="always")
+def _at_open(state, params, i, o):
+    """Rule 1: an open position against its levels at the open ``o`` of bar ``i``.
+
+    Returns ``(state, closed, trade)``.
+    """
+    side = state[0]
+    if side != 0:
+        adverse = state[6]
+        hit = _hit_at_open(side, o, adverse, state[8])
+        if hit != _HIT_NONE:
+            if hit == _HIT_ADVERSE and state[7]:
+                state, trade = _exit(state, params, i, adverse, EXIT_LIQUIDATION)
+            else:
+                reason = EXIT_STOP if hit == _HIT_ADVERSE else EXIT_TAKE_PROFIT
+                state, trade = _exit(state, params, i, o * (1.0 - side * params[2]), reason)
+            return state, True, trade
+    return state, False, NO_TRADE
+
+
+@njit(inline="always")
+def _on_signal(state, params, i, price, sig):
+    """Rules 2 and 4: signal ``sig`` (+1/-1/0) filled at ``price`` (before slippage).
+
+    Returns ``(state, closed, trade)``.
+    """
+    side = state[0]
+    close_cur, open_new = _signal_action(side, sig, params[0])
+    closed = False
+    trade = NO_TRADE
+    if close_cur:
+        state, trade = _exit(state, params, i, price * (1.0 - side * params[2]), EXIT_SIGNAL)
+        closed = True
+    if open_new and state[9] > 0.0:
+        state = _enter(state, params, i, price, sig)
+    return state, closed, trade
+
+
+@njit(inline="always")
+def _in_range(state, params, i, high, low):
+    """Rule 3: an open position against its levels inside the bar's range.
+
+    Returns ``(state, closed, trade)``.
+    """
+    side = state[0]
+    if side != 0:
+        adverse = state[6]
+        take_profit = state[8]
+        hit = _hit_in_range(side, high, low, adverse, take_profit)
+        if hit != _HIT_NONE:
+            if hit == _HIT_TAKE_PROFIT:
+                state, trade = _exit(
+                    state, params, i, take_profit * (1.0 - side * params[2]), EXIT_TAKE_PROFIT
+                )
+            elif state[7]:
+                state, trade = _exit(state, params, i, adverse, EXIT_LIQUIDATION)
+            else:
+                state, trade = _exit(state, params, i, adverse * (1.0 - side * params[2]), EXIT_STOP)
+            return state, True, trade
+    return state, False, NO_TRADE
+
+
+@njit(inline="always")
+def sim_bar(state, params, i, o, high, low, c, sig_open, sig_close):  # noqa: PLR0917
+    """Bar ``i`` (prices ``o``/``high``/``low``/``c``) from ``state``.
+
+    Returns ``(state, equity, n_closed, first, second)``: equity at this close, and the
+    0, 1 or 2 trades closed in this bar in exit order (one position closed, another
+    opened and closed within the bar), for ``write_trades``. ``sig_open`` is the signal
+    filled at this open (fill=next_open: the previous bar's), ``sig_close`` the one
+    filled at this close (fill=close: this bar's); each +1/-1/0, and 0 for the other
+    fill mode. The position is open at this close iff ``state[SIDE] != 0`` (the exposure
+    count). The rules, in order, are listed in ``simulate_nb``.
+    """
+    side = state[0]
+    if sig_open == 0 and sig_close == 0:
+        # The common bar, where nothing happens: flat without a signal, or a position
+        # whose levels neither the open nor the range touches. The same rules as the
+        # general path below, without its bookkeeping of closed trades (which made the
+        # whole simulation ~40% slower when every bar went through it).
+        if side == 0:
+            return state, state[9], 0, NO_TRADE, NO_TRADE
+        adverse = state[6]
+        take_profit = state[8]
+        if (
+            _hit_at_open(side, o, adverse, take_profit) == _HIT_NONE
+            and _hit_in_range(side, high, low, adverse, take_profit) == _HIT_NONE
+        ):
+            return state, state[9] + side * state[3] * (c - state[2]), 0, NO_TRADE, NO_TRADE
+    n_closed = 0
+    first = NO_TRADE
+    second = NO_TRADE
+    state, closed, trade = _at_open(state, params, i, o)
+    if closed:
+        n_closed = 1
+        first = trade
+    if sig_open != 0:
+        state, closed, trade = _on_signal(state, params, i, o, sig_open)
+        if closed:
+            n_closed = 1
+            first = trade
+        # A position opened at this open is checked "from its open onwards" (it can only
+        # trigger when slippage exceeds the stop distance); for a position held from an
+        # earlier bar this repeats rule 1 on the same open, which cannot trigger again.
+        state, closed, trade = _at_open(state, params, i, o)
+        if closed:
+            if n_closed == 0:
+                first = trade
+            else:
+                second = trade
+            n_closed += 1
+    state, closed, trade = _in_range(state, params, i, high, low)
+    if closed:
+        if n_closed == 0:
+            first = trade
+        else:
+            second = trade
+        n_closed += 1
+    if sig_close != 0:
+        state, closed, trade = _on_signal(state, params, i, c, sig_close)
+        if closed:
+            if n_closed == 0:
+                first = trade
+            else:
+                second = trade
+            n_closed += 1
+    side = state[0]
+    if side != 0:
+        # the unrealised pnl at the raw close: exit fee and slippage are paid on exit
+        return state, state[9] + side * state[3] * (c - state[2]), n_closed, first, second
+    return state, state[9], n_closed, first, second
+
+
+@njit(inline="always")
+def sim_finish(state, params, last, last_close):
+    """End of data: close an open position at ``last_close``, the close of bar ``last``
+    (reason END), with slippage and the exit fee. Returns ``(state, closed, trade)``;
+    the last equity value is then ``state[CASH]``, flat or not."""
+    side = state[0]
+    if side != 0:
+        state, trade = _exit(state, params, last, last_close * (1.0 - side * params[2]), EXIT_END)
+        return state, True, trade
+    return state, False, NO_TRADE
+
+
+@njit(inline="always")
+def signal_sign(value):
+    """+1, -1 or 0: the sign of one element of a signal array (any integer dtype)."""
+    return 1 if value > 0 else (-1 if value < 0 else 0)
 
 
 @njit(cache=True)
@@ -192,7 +432,7 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     Returns ``(n_trades, n_exposed)``: ``n_exposed`` is the number of bars at whose close a
     position is open, counted before the end-of-data exit (the ``exposure`` numerator).
 
-    Per bar i, in this order:
+    Per bar i, in this order (``sim_bar`` and the steps it calls):
       1. the open, for a position held from an earlier bar: at or beyond the nearer
          adverse level (stop or liquidation) -> that level triggers at the open (a stop
          fills at open[i] with slippage; a liquidation loses the margin and is recorded
@@ -230,153 +470,31 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     is the slow bar-by-bar implementation the tests hold this kernel to (1e-9 relative).
     """
     n = close.shape[0]
-    slip = slippage_bps * 1e-4
-    sl_frac = stop_loss_pct / 100.0  # NaN stays NaN: no stop
-    tp_frac = take_profit_pct / 100.0
-    has_liq = leverage > 1.0
-    liq_move = 1.0 / leverage - maintenance_margin_rate
+    p = sim_params(
+        opposite_mode, fee_rate, slippage_bps, position_size, leverage, stop_loss_pct, take_profit_pct,
+        maintenance_margin_rate,
+    )  # fmt: skip
+    state = sim_start(initial_capital)
     next_open = fill_mode == FILL_NEXT_OPEN
-
-    cash = initial_capital
-    k = 0
     n_exposed = 0
-    # the open position (side == 0: flat; the rest is then stale)
-    side = 0
-    entry_idx = 0
-    entry_price = 0.0
-    qty = 0.0
-    entry_fee = 0.0
-    margin = 0.0
-    adverse = 0.0
-    adverse_is_liq = False
-    take_profit = 0.0
-
     for i in range(n):
-        o = open_[i]
-
-        # 1. the open against the levels of a position held from an earlier bar
-        if side != 0:
-            hit = _hit_at_open(side, o, adverse, take_profit)
-            if hit != _HIT_NONE:
-                if hit == _HIT_ADVERSE and adverse_is_liq:
-                    reason = EXIT_LIQUIDATION
-                    px = adverse
-                else:
-                    reason = EXIT_STOP if hit == _HIT_ADVERSE else EXIT_TAKE_PROFIT
-                    px = o * (1.0 - side * slip)
-                cash += _write_trade(
-                    trades_out, k, ts, side, entry_idx, i, entry_price, px, qty, entry_fee, margin,
-                    fee_rate, reason,
-                )  # fmt: skip
-                k += 1
-                side = 0
-
-        # 2. the previous bar's signal at this open
-        if next_open and i > 0:
-            s = signals[i - 1]
-            sig = 1 if s > 0 else (-1 if s < 0 else 0)
-            close_cur, open_new = _signal_action(side, sig, opposite_mode)
-            if close_cur:
-                px = o * (1.0 - side * slip)
-                cash += _write_trade(
-                    trades_out, k, ts, side, entry_idx, i, entry_price, px, qty, entry_fee, margin,
-                    fee_rate, EXIT_SIGNAL,
-                )  # fmt: skip
-                k += 1
-                side = 0
-            if open_new and cash > 0.0:
-                side = sig
-                entry_idx = i
-                entry_price = o * (1.0 + side * slip)
-                notional = cash * position_size * leverage / (1.0 + leverage * fee_rate)
-                qty = notional / entry_price
-                entry_fee = notional * fee_rate
-                margin = notional / leverage
-                cash -= entry_fee
-                adverse, adverse_is_liq, take_profit = _levels(
-                    side, entry_price, sl_frac, tp_frac, liq_move, has_liq
-                )
-                hit = _hit_at_open(side, o, adverse, take_profit)
-                if hit != _HIT_NONE:
-                    if hit == _HIT_ADVERSE and adverse_is_liq:
-                        reason = EXIT_LIQUIDATION
-                        px = adverse
-                    else:
-                        reason = EXIT_STOP if hit == _HIT_ADVERSE else EXIT_TAKE_PROFIT
-                        px = o * (1.0 - side * slip)
-                    cash += _write_trade(
-                        trades_out, k, ts, side, entry_idx, i, entry_price, px, qty, entry_fee,
-                        margin, fee_rate, reason,
-                    )  # fmt: skip
-                    k += 1
-                    side = 0
-
-        # 3. the bar's range
-        if side != 0:
-            hit = _hit_in_range(side, high[i], low[i], adverse, take_profit)
-            if hit != _HIT_NONE:
-                if hit == _HIT_ADVERSE:
-                    if adverse_is_liq:
-                        reason = EXIT_LIQUIDATION
-                        px = adverse
-                    else:
-                        reason = EXIT_STOP
-                        px = adverse * (1.0 - side * slip)
-                else:
-                    reason = EXIT_TAKE_PROFIT
-                    px = take_profit * (1.0 - side * slip)
-                cash += _write_trade(
-                    trades_out, k, ts, side, entry_idx, i, entry_price, px, qty, entry_fee, margin,
-                    fee_rate, reason,
-                )  # fmt: skip
-                k += 1
-                side = 0
-
-        c = close[i]
-        # 4. this bar's signal at this close
+        sig_open = 0
+        sig_close = 0
         if not next_open:
-            s = signals[i]
-            sig = 1 if s > 0 else (-1 if s < 0 else 0)
-            close_cur, open_new = _signal_action(side, sig, opposite_mode)
-            if close_cur:
-                px = c * (1.0 - side * slip)
-                cash += _write_trade(
-                    trades_out, k, ts, side, entry_idx, i, entry_price, px, qty, entry_fee, margin,
-                    fee_rate, EXIT_SIGNAL,
-                )  # fmt: skip
-                k += 1
-                side = 0
-            if open_new and cash > 0.0:
-                side = sig
-                entry_idx = i
-                entry_price = c * (1.0 + side * slip)
-                notional = cash * position_size * leverage / (1.0 + leverage * fee_rate)
-                qty = notional / entry_price
-                entry_fee = notional * fee_rate
-                margin = notional / leverage
-                cash -= entry_fee
-                adverse, adverse_is_liq, take_profit = _levels(
-                    side, entry_price, sl_frac, tp_frac, liq_move, has_liq
-                )
-
-        # 5. mark to the close
-        if side != 0:
-            n_exposed += 1
-            equity_out[i] = cash + side * qty * (c - entry_price)
-        else:
-            equity_out[i] = cash
-
-    if side != 0:
-        # end of data: a real exit at the last close, so its fee and slippage are in
-        # the last equity value and in the trade's pnl.
-        px = close[n - 1] * (1.0 - side * slip)
-        cash += _write_trade(
-            trades_out, k, ts, side, entry_idx, n - 1, entry_price, px, qty, entry_fee, margin,
-            fee_rate, EXIT_END,
-        )  # fmt: skip
-        k += 1
-        equity_out[n - 1] = cash
-    return k, n_exposed
+            sig_close = signal_sign(signals[i])
+        elif i > 0:
+            sig_open = signal_sign(signals[i - 1])
+        state, equity_out[i], n_closed, first, second = sim_bar(
+            state, p, i, open_[i], high[i], low[i], close[i], sig_open, sig_close
+        )
+        if n_closed > 0:
+            write_trades(trades_out, ts, state[N_TRADES] - n_closed, n_closed, first, second)
+        n_exposed += state[SIDE] != 0
+    state, closed, trade = sim_finish(state, p, n - 1, close[n - 1])
+    if closed:
+        write_trades(trades_out, ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
+    equity_out[n - 1] = state[CASH]
+    return state[N_TRADES], n_exposed
 
 
 # --- input checks ---------------------------------------------------------------------
@@ -384,6 +502,17 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
 # vectorises: six early-exit loops (one per column) took twice as long, and an
 # early-exit loop alone ran ~10x slower than this. The first bad index is looked for
 # only when the pass says there is one.
+
+
+@njit(inline="always")
+def bar_ok(step, o, high, low, c, volume):  # noqa: PLR0917 (Numba: positional)
+    """One bar is valid: ``step`` (ts[i] - ts[i-1]; any positive number for bar 0) is
+    > 0, the four prices are finite and > 0, the volume is finite (NaN fails every
+    comparison). Branch-free and array-free, for fused kernels that check each bar as
+    they read it; ``candles_ok_nb`` is the whole-array pass."""
+    ok = (step > 0) & (o > 0.0) & (o < np.inf) & (high > 0.0) & (high < np.inf)
+    ok &= (low > 0.0) & (low < np.inf) & (c > 0.0) & (c < np.inf)
+    return ok & (volume > -np.inf) & (volume < np.inf)
 
 
 @njit(cache=True)

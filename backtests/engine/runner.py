@@ -19,7 +19,7 @@ import numpy as np
 
 from backtests.engine.config import ExecutionConfig
 from backtests.engine.enums import EXIT_REASON_NAMES, METRIC_NAMES, SIDE_NAMES, trade_dt
-from backtests.engine.metrics_nb import metrics_nb
+from backtests.engine.metrics_nb import metrics_from_sums_nb, metrics_nb
 from backtests.engine.nb import (
     candles_ok_nb,
     first_bad_price_nb,
@@ -29,6 +29,11 @@ from backtests.engine.nb import (
 )
 
 CANDLE_FIELDS = ("ts", "open", "high", "low", "close", "volume")
+
+# The first value a fused kernel returns (see ``strategies.registry``): done, or its
+# trade buffer filled up; a bar index >= 0 is the first bad candle.
+FUSED_DONE = -1
+FUSED_FULL = -2
 PRICE_FIELDS = ("open", "high", "low", "close")
 
 # The keys of one trade in trades_as_dicts()/JSON, in the order of the contract.
@@ -81,6 +86,13 @@ def _validated_columns(
 ) -> tuple[dict[str, np.ndarray], int]:
     """The columns ``names`` (``ts`` first) of a mapping or an object, checked and made
     contiguous; see ``Candles.coerce``. Errors name ``{prefix}{column}``."""
+    cols = _coerced_columns(source, names, prefix)
+    return cols, _checked_values(cols, prefix)
+
+
+def _coerced_columns(source: Any, names: tuple[str, ...], prefix: str) -> dict[str, np.ndarray]:
+    """The columns as contiguous int64 ts / float64 arrays of one length n >= 2: the
+    structural checks only (presence, 1-D, dtype kind, lengths), no pass over values."""
     cols: dict[str, np.ndarray] = {}
     for name in names:
         if isinstance(source, Mapping):
@@ -109,6 +121,13 @@ def _validated_columns(
             raise ValueError(f"{prefix}{name} has {cols[name].shape[0]} values but {prefix}ts has {n}")
     if n < 2:
         raise ValueError(f"{prefix.rstrip('.') or 'the arrays'} need at least 2 bars, got {n}")
+    return cols
+
+
+def _checked_values(cols: Mapping[str, np.ndarray], prefix: str) -> int:
+    """One pass over the values of coerced columns: raise ``ValueError`` naming the first
+    bad one (ts not strictly increasing, a price not finite and > 0, a volume not
+    finite), else return the majority ts step (-1 when there is none)."""
     ts = cols["ts"]
     # without a volume column (``simulate``) close stands in: it is checked as a price anyway
     volume = cols.get("volume", cols["close"])
@@ -131,8 +150,14 @@ def _validated_columns(
     if not volume_ok:
         bad = first_non_finite_nb(volume)
         raise ValueError(f"{prefix}volume[{bad}] = {float(volume[bad])!r} is not finite")
-    step = int(ts[1] - ts[0]) if 2 * n_first > n - 1 else -1
-    return cols, int(step)
+    return _majority_step(ts, n_first)
+
+
+def _majority_step(ts: np.ndarray, n_first: int) -> int:
+    """The first ts step when more than half of the n-1 steps equal it (it is then their
+    median), else -1."""
+    n = ts.shape[0]
+    return int(ts[1] - ts[0]) if 2 * n_first > n - 1 else -1
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,7 +166,11 @@ class BacktestResult:
 
     metrics: every name of ``enums.METRIC_NAMES``; float, or None where undefined (never
     NaN/inf); ``total_trades`` is an int. trades: ``enums.trade_dt`` records in exit
-    order. equity: float64[n], equity at each bar close. timings: seconds per stage.
+    order. equity: float64[n], equity at each bar close. timings: seconds per stage:
+    validate, signals, simulate, metrics, total. On a strategy's fused path (see
+    ``run_backtest``) one kernel checks the candle values, computes the indicators and
+    signals, simulates and sums the metrics: its time is ``simulate``, ``signals`` is 0,
+    ``validate`` covers only the structural checks, and ``metrics`` the final figures.
     """
 
     metrics: dict[str, float | None]
@@ -224,6 +253,16 @@ def _signals(signals: Any, n: int) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _metrics_dict(values: list[float], n_trades: int) -> dict[str, float | None]:
+    """The kernel's metric array as the result mapping: NaN/inf -> None, trades an int."""
+    metrics: dict[str, float | None] = {
+        name: (value if math.isfinite(value) else None)
+        for name, value in zip(METRIC_NAMES, values, strict=True)
+    }
+    metrics["total_trades"] = int(n_trades)
+    return metrics
+
+
 def _run(
     cols: Mapping[str, np.ndarray],
     signals: np.ndarray,
@@ -264,11 +303,7 @@ def _run(
     trades = trades_buf[:n_trades].copy()
     t1 = time.perf_counter()
     values = metrics_nb(equity, ts, trades, minutes_per_bar, execution.initial_capital, n_exposed).tolist()
-    metrics: dict[str, float | None] = {
-        name: (value if math.isfinite(value) else None)
-        for name, value in zip(METRIC_NAMES, values, strict=True)
-    }
-    metrics["total_trades"] = int(n_trades)
+    metrics = _metrics_dict(values, n_trades)
     t2 = time.perf_counter()
     timings["simulate"] = t1 - t0
     timings["metrics"] = t2 - t1
@@ -340,6 +375,12 @@ def run_backtest(
     timeframe_minutes: bar length for annualisation; None = median ts step.
     Raises ``ValueError`` for bad input (naming it) and ``KeyError`` for an unknown
     strategy.
+
+    A strategy that registers a fused kernel (``extra["fused"]``, e.g. HYPERRSI) runs
+    through it: the candle check, indicators, signals, simulation and metric sums in one
+    pass over the bars, with the same results and errors as the unfused path (candle
+    check, ``strategy.signals``, ``simulate_nb``, ``metrics_nb``), which every other
+    strategy takes. docs/engine.md, "Performance".
     """
     started = time.perf_counter()
     cfg = _execution(execution)
@@ -351,6 +392,17 @@ def run_backtest(
         full_params.get("take_profit_percent"),
         cfg,
     )
+    fused = strategy.extra.get("fused")
+    if fused is not None:
+        return _run_fused(
+            fused,
+            candles,
+            full_params,
+            cfg,
+            (lev, sl, tp),
+            timeframe_minutes=timeframe_minutes,
+            started=started,
+        )
     bars, step = Candles.coerce(candles)
     minutes = _minutes_per_bar(bars.ts, step, timeframe_minutes)
     t_validated = time.perf_counter()
@@ -370,6 +422,89 @@ def run_backtest(
     )
     timings["total"] = time.perf_counter() - started
     return result
+
+
+# Trade records the fused path first makes room for: one per 16 bars (+ 64), far more
+# than strategies trade in practice (HYPERRSI on a million one-minute bars: ~7,000 to
+# ~22,000). A kernel that fills it up says so and runs again with room for n, the bound
+# (each entry takes a bar). Only the records written are ever touched, so this costs a
+# few page faults, not 90 bytes per record: a pool of buffers kept between runs measured
+# no faster, and would be state shared by the threads of a web process.
+_FUSED_TRADES_PER_BAR = 1 / 16
+
+
+def _run_fused(
+    fused: Any,
+    candles: Any,
+    params: Mapping[str, Any],
+    cfg: ExecutionConfig,
+    levels: tuple[float, float, float],
+    *,
+    timeframe_minutes: float | None,
+    started: float,
+) -> BacktestResult:
+    """``run_backtest`` through a strategy's fused kernel (``StrategyDef.extra["fused"]``,
+    protocol in ``strategies.registry``): one pass that also checks the candle values.
+
+    Its results are those of the unfused path bit for bit (``tests/backtests/engine/
+    test_fused.py``), and so are its errors: when the kernel reports a bad candle, the
+    full check runs and raises the message ``Candles.coerce`` would have.
+    """
+    cols = _coerced_columns(candles, CANDLE_FIELDS, "candles.")
+    ts = cols["ts"]
+    n = ts.shape[0]
+    lev, sl, tp = levels
+    engine = (
+        cfg.fill_code,
+        cfg.opposite_code,
+        cfg.initial_capital,
+        cfg.fee_rate,
+        cfg.slippage_bps,
+        cfg.position_size,
+        lev,
+        sl,
+        tp,
+        cfg.maintenance_margin_rate,
+    )
+    equity = np.empty(n, dtype=np.float64)
+    trades_buf = np.empty(int(n * _FUSED_TRADES_PER_BAR) + 64, dtype=trade_dt)
+    t_validated = time.perf_counter()
+    out = fused(params, cols, engine, equity, trades_buf)
+    if out[0] == FUSED_FULL:
+        trades_buf = np.empty(n + 1, dtype=trade_dt)
+        out = fused(params, cols, engine, equity, trades_buf)
+    status, n_first, n_trades, n_exposed, sum_r, sum_down2, ss, max_dd, max_dd_ms = out
+    if status != FUSED_DONE:
+        _checked_values(cols, "candles.")  # raises, naming the column and index
+        raise RuntimeError(f"the fused kernel stopped at bar {status}, but the candles check found nothing")
+    trades = trades_buf[:n_trades].copy()
+    t_simulated = time.perf_counter()
+    minutes = _minutes_per_bar(ts, _majority_step(ts, n_first), timeframe_minutes)
+    values = metrics_from_sums_nb(
+        sum_r,
+        sum_down2,
+        ss,
+        max_dd,
+        max_dd_ms,
+        equity[n - 1],
+        ts[0],
+        ts[n - 1],
+        n,
+        trades,
+        minutes,
+        cfg.initial_capital,
+        n_exposed,
+    ).tolist()
+    metrics = _metrics_dict(values, n_trades)
+    done = time.perf_counter()
+    timings = {
+        "validate": t_validated - started,
+        "signals": 0.0,
+        "simulate": t_simulated - t_validated,
+        "metrics": done - t_simulated,
+        "total": done - started,
+    }
+    return BacktestResult(metrics=metrics, trades=trades, equity=equity, timings=timings)
 
 
 def _get_strategy(name: str):

@@ -1,0 +1,499 @@
+"""The fused HYPERRSI backtest kernel: indicators, signals, simulation and metric sums in
+one pass over the bars.
+
+The unfused path runs a candle check, then four passes with an array between each: RSI
+and EMA (``indicators_nb``), the signals (``hyperrsi_nb``), the simulation
+(``simulate_nb``) and the metrics (``metrics_nb``), allocating, writing and re-reading
+~25 MB per million bars besides the candles. Here the candles are read from memory once
+and no array is allocated but the equity: each block of 2048 bars is checked, then goes
+through the indicators and signals (into a 2 KB buffer), the simulation (equity and
+trades) and the metric sums while it sits in the cache (see ``_BLOCK``).
+
+Nothing is re-implemented that matters to the contract: the simulation is the engine's
+``sim_bar``/``sim_finish`` steps and the metric sums its ``metrics_*`` steps, the very
+code ``simulate_nb`` and ``metrics_nb`` run. The RSI and EMA updates repeat the
+arithmetic of ``indicators_nb.rsi_wilder_into``/``rsi_sma_into``/``ema_into``
+operation for operation (including the SMA window's re-summing schedule), so the values,
+and hence the signals, are bit-identical; the signal rule is ``hyperrsi_signals_into``'s.
+``tests/backtests/engine/test_fused.py`` holds the whole to the unfused path.
+
+Fusing is lookahead-safe: the RSI and EMA at bar i use closes up to i only, as they do
+in the unfused kernels, and with fill=next_open bar i's signal is held as "pending" and
+acted on at the open of bar i+1, exactly as ``simulate_nb`` reads signals[i-1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from backtests.engine.enums import FILL_NEXT_OPEN
+from backtests.engine.metrics_nb import metrics_finish, metrics_start, metrics_step
+from backtests.engine.nb import (
+    CASH,
+    N_TRADES,
+    NO_TRADE,
+    SIDE,
+    bar_ok,
+    sim_bar,
+    sim_finish,
+    sim_params,
+    sim_start,
+    write_trades,
+)
+from strategies.hyperrsi_nb import ENTRY_FOLLOW, hyperrsi_warmup
+from strategies.indicators_nb import RSI_SMA, _resync_every, _rsi_value
+
+
+@njit(cache=True)
+def _window_sums(close, i, period):
+    """(gains, losses) of the ``period`` changes ending at bar i, summed afresh: the
+    periodic re-summing of ``rsi_sma_into``. A plain call, made every few hundred bars."""
+    gain = 0.0
+    loss = 0.0
+    for j in range(i - period + 1, i + 1):
+        change = close[j] - close[j - 1]
+        gain += change if change > 0.0 else 0.0
+        loss -= change if change < 0.0 else 0.0
+    return gain, loss
+
+
+# The candles are checked a block at a time, before any other loop reads the block: a
+# branch-free pass over six columns vectorises (a few instructions per bar, and it pulls
+# the block into the cache for the other loops), where the same checks inside the bar
+# loop cost ~25 instructions per bar. No bad value reaches the arithmetic: a bad block
+# stops the pass before its first bar is used.
+
+
+@njit(cache=True)
+def _check_block(ts, open_, high, low, close, volume, lo, hi, first_step):  # noqa: PLR0917
+    """``(first invalid bar in lo..hi-1 or -1, ts steps equal to first_step)``, 1 <= lo.
+
+    A bar is invalid as ``nb.bar_ok`` says (ts not above the previous bar's, a price not
+    finite and > 0, a volume not finite). Slices, so that the loop index is known to be
+    >= 0 and the loads need no negative-index wraparound (which blocks vectorising).
+    """
+    t = ts[lo - 1 : hi]
+    o = open_[lo:hi]
+    h = high[lo:hi]
+    lw = low[lo:hi]
+    c = close[lo:hi]
+    v = volume[lo:hi]
+    ok = True
+    n_first = 0
+    for j in range(hi - lo):
+        step = t[j + 1] - t[j]
+        n_first += step == first_step
+        ok &= bar_ok(step, o[j], h[j], lw[j], c[j], v[j])
+    if ok:
+        return -1, n_first
+    for j in range(hi - lo):
+        if not bar_ok(t[j + 1] - t[j], o[j], h[j], lw[j], c[j], v[j]):
+            return lo + j, n_first
+    return -1, n_first
+
+
+# The signal compares the RSI with two levels, and the RSI is a division, 100·g / (g + l):
+# one per bar, besides the return r = e_i / e_{i-1} - 1 the metrics need. Divisions
+# share one unit that starts a new one only every few cycles, and two per bar made it the
+# bottleneck of a one-loop version of this kernel (~2 ms per million bars). So the zone of the RSI is first
+# decided by multiplying instead, 100·g against level·(g + l), with a margin of 2^-40
+# relative -- far above the few ulps by which this product, the rounded quotient and
+# (for the SMA RSI) g·(1/p) against g/p can differ, so an answer outside the margin is
+# the one the exact RSI gives. Within the margin, the exact RSI (``_rsi_value`` of the
+# exact averages) decides, so the signals stay bit-identical to ``hyperrsi_signals_into``.
+_MARGIN = 2.0**-40
+# Below this the relative bounds of that argument fail (subnormal numbers carry fewer
+# digits): a level under it, and averages whose sum is under it, go to the exact RSI.
+_TINY = 2.0**-1000
+
+
+@njit(inline="always")
+def _bands(oversold, overbought):
+    """The levels times 1 -/+ the margin: (oversold low, high, overbought low, high).
+
+    A low band under _TINY is 0 and a high one at least _TINY, so that a level of 0 (or
+    nearly) is never decided by the products: "RSI <= 0" needs the exact quotient, which
+    can underflow to 0 from a tiny positive gain.
+    """
+    os_low = oversold * (1.0 - _MARGIN)
+    ob_low = overbought * (1.0 - _MARGIN)
+    return (
+        os_low if os_low >= _TINY else 0.0,
+        max(oversold * (1.0 + _MARGIN), _TINY),
+        ob_low if ob_low >= _TINY else 0.0,
+        max(overbought * (1.0 + _MARGIN), _TINY),
+    )
+
+
+@njit(inline="always")
+def _zones(g, l, bands):
+    """``(rsi <= oversold, rsi >= overbought, sure)`` for rsi = 100·g / (g + l), from
+    averages g, l >= 0 within a few ulps of the exact ones, without dividing. ``sure``
+    is False when the RSI is within the margin of a level (or g + l is tiny), and then
+    it must be computed (``_rsi_value``). That also covers its special cases: with l = 0
+    and g > 0 the products put the RSI at 100 within an ulp, and g = l = 0 is never sure.
+    """
+    os_low, os_high, ob_low, ob_high = bands
+    a = 100.0 * g
+    s = g + l
+    below = a < os_low * s
+    above = a > ob_high * s
+    # bitwise & and |: both sides are cheap, and branches here would mispredict
+    sure = (below | (a > os_high * s)) & (above | (a < ob_low * s)) & (s >= _TINY)
+    return below, above, sure
+
+
+@njit(inline="always")
+def _signal(below_prev, above_prev, below, above, c, trend, follow, use_trend_filter):  # noqa: PLR0917
+    """The HYPERRSI signal of one bar past the warm-up, from the RSI's zones at this bar
+    and the previous one (both defined there: the warm-up max(2p, 30) > p); the rule of
+    ``hyperrsi_signals_into``: "prev <= oversold < now" is below_prev and not below.
+    Branch-free (the zones change at random bars); long wins a tie, as there."""
+    if follow:
+        long_ = below
+        short = above
+    else:
+        long_ = below_prev & (not below) & ((c < trend) | (not use_trend_filter))
+        short = above_prev & (not above) & ((c > trend) | (not use_trend_filter))
+    return 1 if long_ else (-1 if short else 0)
+
+
+@njit(inline="always")
+def _sma_add(gain, loss, n_gain, n_loss, change):
+    """A change entering the SMA RSI's window (or Wilder's first average)."""
+    # Selects, as in ``indicators_nb``: adding 0.0 leaves a sum bit-identical.
+    gain += change if change > 0.0 else 0.0
+    loss -= change if change < 0.0 else 0.0
+    return gain, loss, n_gain + (change > 0.0), n_loss + (change < 0.0)
+
+
+@njit(inline="always")
+def _sma_drop(gain, loss, n_gain, n_loss, old):
+    """The change ``old`` leaving the SMA RSI's window."""
+    gain -= old if old > 0.0 else 0.0
+    loss += old if old < 0.0 else 0.0
+    return gain, loss, n_gain - (old > 0.0), n_loss - (old < 0.0)
+
+
+@njit(inline="always")
+def _wilder_next(gain, loss, change, keep, inv):
+    """One step of Wilder's smoothing: avg·(p-1)/p + x/p, written as ``rsi_wilder_into``."""
+    up = change if change > 0.0 else 0.0
+    down = -change if change < 0.0 else 0.0
+    return gain * keep + up * inv, loss * keep + down * inv
+
+
+@njit(inline="always")
+def _zones_exact(sma, gain, loss, n_gain, n_loss, period, inv, oversold, overbought, bands):  # noqa: PLR0917
+    """``(rsi <= oversold, rsi >= overbought)`` for the RSI of the running sums (bar >=
+    period): decided by ``_zones`` without dividing, by the exact RSI within its margin.
+
+    SMA: the averages are gain/period and loss/period (0 with no gain/loss in the window,
+    as ``rsi_sma_into`` decides by the counts); Wilder: gain and loss themselves.
+    """
+    if sma:
+        # g·(1/p) for g/p: within an ulp, which the zones' margin covers
+        g = gain * inv if n_gain > 0 else 0.0
+        l_avg = loss * inv if n_loss > 0 else 0.0
+    else:
+        g = gain
+        l_avg = loss
+    below, above, sure = _zones(g, l_avg, bands)
+    if not sure:
+        if sma:
+            g = gain / period if n_gain > 0 else 0.0
+            l_avg = loss / period if n_loss > 0 else 0.0
+        rsi = _rsi_value(g, l_avg)
+        below = rsi <= oversold
+        above = rsi >= overbought
+    return below, above
+
+
+# --- the stages of one block ----------------------------------------------------------
+# Each block of _BLOCK bars goes through four tight loops while it sits in the L2 cache:
+# the candle check, the indicators and signals (into a 2 KB buffer), the simulation, and
+# the metric sums. One loop doing all of it per bar measured no faster once it checked
+# the candles too: its ~150 instructions per bar spill registers, where each small loop
+# keeps its state in registers (and the check vectorises). Memory is still read once:
+# the check pulls the block in and the other loops find it in the cache. The loops index
+# slices, so that the index is known to be >= 0 and no load needs a wraparound for
+# negative indices.
+_BLOCK = 2048
+
+
+@njit(cache=True)
+def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
+    close,
+    lo,
+    hi,
+    sig_out,
+    rsi_state,
+    trend,
+    alpha,
+    sma,
+    period,
+    follow,
+    use_trend_filter,
+    oversold,
+    overbought,
+):
+    """The signals of bars lo..hi-1 into ``sig_out[: hi - lo]``, lo >= the warm-up (the
+    RSI is defined and past its start-up there); returns ``(rsi_state, trend)`` after bar
+    hi-1.
+
+    rsi_state: (gain, loss, n_gain, n_loss, countdown, below, above): the running sums of
+    ``rsi_wilder_into``/``rsi_sma_into`` and the RSI's zones at bar lo-1. trend: the EMA
+    at bar lo-1, updated as ``ema_into`` with ``alpha`` (unread without the filter).
+    """
+    gain, loss, n_gain, n_loss, countdown, below, above = rsi_state
+    inv = 1.0 / period
+    keep = (period - 1.0) / period
+    every = _resync_every(period)
+    bands = _bands(oversold, overbought)
+    ema_keep = 1.0 - alpha
+    c = close[lo:hi]
+    c_prev = close[lo - 1 : hi - 1]
+    if sma:
+        old = close[lo - period : hi - period]
+        old_prev = close[lo - period - 1 : hi - period - 1]
+        for j in range(hi - lo):
+            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, c[j] - c_prev[j])
+            gain, loss, n_gain, n_loss = _sma_drop(gain, loss, n_gain, n_loss, old[j] - old_prev[j])
+            if countdown == 0:
+                countdown = every
+                gain, loss = _window_sums(close, lo + j, period)
+            countdown -= 1
+            below_prev = below
+            above_prev = above
+            below, above = _zones_exact(
+                True, gain, loss, n_gain, n_loss, period, inv, oversold, overbought, bands
+            )
+            if use_trend_filter:
+                trend = alpha * c[j] + ema_keep * trend
+            sig_out[j] = _signal(below_prev, above_prev, below, above, c[j], trend, follow, use_trend_filter)
+    else:
+        for j in range(hi - lo):
+            gain, loss = _wilder_next(gain, loss, c[j] - c_prev[j], keep, inv)
+            below_prev = below
+            above_prev = above
+            below, above = _zones_exact(False, gain, loss, 0, 0, period, inv, oversold, overbought, bands)
+            if use_trend_filter:
+                trend = alpha * c[j] + ema_keep * trend
+            sig_out[j] = _signal(below_prev, above_prev, below, above, c[j], trend, follow, use_trend_filter)
+    return (gain, loss, n_gain, n_loss, countdown, below, above), trend
+
+
+@njit(cache=True)
+def _simulate_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
+    ts, open_, high, low, close, lo, hi, sig, state, params, pending, next_open, equity_out, trades_out
+):
+    """``sim_bar`` over bars lo..hi-1 with signals ``sig[: hi - lo]``, equity into
+    ``equity_out[lo:hi]`` and trades into ``trades_out``; ``pending`` is the signal of
+    bar lo-1 (fill=next_open). Returns ``(full, state, pending, n_exposed)``: ``full``
+    when ``trades_out`` has no room left (the state is then meaningless)."""
+    o = open_[lo:hi]
+    h = high[lo:hi]
+    lw = low[lo:hi]
+    c = close[lo:hi]
+    eq = equity_out[lo:hi]
+    capacity = trades_out.shape[0]
+    n_exposed = 0
+    for j in range(hi - lo):
+        # as ``simulate_nb`` does: one ``sim_bar`` with the signal at the open or the close
+        sig_open = 0
+        sig_close = np.int64(sig[j])
+        if next_open:
+            sig_open = pending
+            pending = sig_close
+            sig_close = 0
+        state, e, n_closed, first, second = sim_bar(
+            state, params, lo + j, o[j], h[j], lw[j], c[j], sig_open, sig_close
+        )
+        if n_closed > 0:
+            if state[N_TRADES] > capacity:
+                return True, state, pending, n_exposed
+            write_trades(trades_out, ts, state[N_TRADES] - n_closed, n_closed, first, second)
+        eq[j] = e
+        n_exposed += state[SIDE] != 0
+    return False, state, pending, n_exposed
+
+
+@njit(cache=True)
+def _metrics_block(acc, equity, ts, lo, hi):
+    """``metrics_step`` over the equity of bars lo..hi-1."""
+    e = equity[lo:hi]
+    t = ts[lo:hi]
+    for j in range(hi - lo):
+        acc = metrics_step(acc, e[j], t[j])
+    return acc
+
+
+@njit(cache=True)
+def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
+    ts,
+    open_,
+    high,
+    low,
+    close,
+    volume,
+    rsi_period,
+    rsi_method,
+    oversold,
+    overbought,
+    entry_option,
+    use_trend_filter,
+    trend_ema_period,
+    fill_mode,
+    opposite_mode,
+    initial_capital,
+    fee_rate,
+    slippage_bps,
+    position_size,
+    leverage,
+    stop_loss_pct,
+    take_profit_pct,
+    maintenance_margin_rate,
+    equity_out,
+    trades_out,
+):
+    """One HYPERRSI backtest over n >= 2 bars, checking the candles as it reads them.
+
+    Candles: ts int64[n], open_/high/low/close/volume float64[n], C-contiguous (coerced
+    but not yet value-checked by the wrapper). Strategy: rsi_period (>= 1), rsi_method
+    (``RSI_WILDER``/``RSI_SMA``), oversold, overbought (RSI points), entry_option
+    (``ENTRY_REVERSE``/``ENTRY_FOLLOW``), use_trend_filter, trend_ema_period (>= 1; read
+    only with the filter). Execution scalars as in ``simulate_nb``.
+    equity_out: float64[n], written in full when the candles are valid.
+    trades_out: ``trade_dt`` records, room for the trades (see ``-2`` below).
+
+    Returns ``(status, n_first_step, n_trades, n_exposed, sum_r, sum_down2, ss, max_dd,
+    max_dd_ms)``:
+      status: -1 when done. A bar index >= 0 when that bar's candle is invalid (ts not
+        above the previous bar's, a price not finite and > 0, a volume not finite): the
+        pass stops there, before the value is used, and the wrapper runs its full check,
+        which names the column and the first bad index. -2 when ``trades_out`` filled
+        up: the wrapper runs again with room for n trades (each entry takes a bar).
+      n_first_step: how many ts steps equal the first one (as ``candles_ok_nb``).
+      n_trades: ``trades_out[:n_trades]`` are the trades, in exit order.
+      n_exposed: bars at whose close a position is open (before the end-of-data exit).
+      the rest: ``metrics_finish``'s sums, for ``metrics_from_sums_nb``.
+    With status -1, equal to ``simulate_nb`` over ``hyperrsi_signals_into``'s signals and
+    ``metrics_nb`` over its equity, bit for bit: the same arithmetic in the same order.
+    """
+    n = close.shape[0]
+    no_ms = ts[0] - ts[0]  # an int64 zero, so that every return has the same types
+    params = sim_params(
+        opposite_mode, fee_rate, slippage_bps, position_size, leverage, stop_loss_pct, take_profit_pct,
+        maintenance_margin_rate,
+    )  # fmt: skip
+    next_open = fill_mode == FILL_NEXT_OPEN
+    follow = entry_option == ENTRY_FOLLOW
+    sma = rsi_method == RSI_SMA
+    period = rsi_period
+    alpha = 2.0 / (trend_ema_period + 1.0)
+    start = max(min(hyperrsi_warmup(period), n), 1)
+    first_step = ts[1] - ts[0]
+
+    # Warm-up, bars 0 .. start-1: no signal can occur, so the position stays flat, while
+    # the RSI goes through its start-up phases (``rsi_*_into``'s first loops).
+    if not bar_ok(1, open_[0], high[0], low[0], close[0], volume[0]):
+        return (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+    # (int64 zeros and ones, not literals: a literal argument compiles its own version of
+    # the callee, and each of these takes seconds to compile)
+    zero = np.int64(0)
+    one = np.int64(1)
+    bad, n_first = _check_block(ts, open_, high, low, close, volume, one, start, first_step)
+    if bad >= 0:
+        return (bad, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+    inv = 1.0 / period
+    keep = (period - 1.0) / period
+    every = _resync_every(period)
+    countdown = zero
+    gain = 0.0
+    loss = 0.0
+    n_gain = zero
+    n_loss = zero
+    trend = close[0]
+    for i in range(1, start):
+        c = close[i]
+        change = c - close[i - 1]
+        if sma:
+            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, change)
+            if i > period:
+                old = close[i - period] - close[i - period - 1]
+                gain, loss, n_gain, n_loss = _sma_drop(gain, loss, n_gain, n_loss, old)
+            if i >= period:
+                if countdown == 0:
+                    countdown = every
+                    gain, loss = _window_sums(close, i, period)
+                countdown -= 1
+        elif i > period:
+            gain, loss = _wilder_next(gain, loss, change, keep, inv)
+        else:
+            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, change)
+            if i == period:
+                gain /= period
+                loss /= period
+        if use_trend_filter:
+            trend = alpha * c + (1.0 - alpha) * trend
+    below = False
+    above = False
+    if start < n:
+        # the zones at bar start-1 (>= period: the RSI is defined), read by bar start
+        bands = _bands(oversold, overbought)
+        below, above = _zones_exact(sma, gain, loss, n_gain, n_loss, period, inv, oversold, overbought, bands)
+    rsi_state = (gain, loss, n_gain, n_loss, countdown, below, above)
+    # the warm-up bars through the same simulation and metric loops, without signals
+    # (no trade can close there, so the buffer cannot fill up)
+    sig = np.zeros(max(_BLOCK, start), dtype=np.int8)
+    state = sim_start(initial_capital)
+    _, state, pending, n_exposed = _simulate_block(
+        ts, open_, high, low, close, zero, start, sig, state, params, zero, next_open, equity_out, trades_out
+    )
+    acc = _metrics_block(metrics_start(equity_out[0], ts[0]), equity_out, ts, one, min(start, n - 1))
+
+    # The rest, a block at a time (see _BLOCK); ``pending`` is the previous bar's signal,
+    # filled at this open (fill=next_open).
+    for lo in range(start, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        bad, k = _check_block(ts, open_, high, low, close, volume, lo, hi, first_step)
+        if bad >= 0:
+            return (bad, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+        n_first += k
+        rsi_state, trend = _signals_block(
+            close, lo, hi, sig, rsi_state, trend, alpha, sma, period, follow, use_trend_filter, oversold,
+            overbought,
+        )  # fmt: skip
+        full, state, pending, exposed = _simulate_block(
+            ts,
+            open_,
+            high,
+            low,
+            close,
+            lo,
+            hi,
+            sig,
+            state,
+            params,
+            pending,
+            next_open,
+            equity_out,
+            trades_out,
+        )
+        if full:
+            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+        n_exposed += exposed
+        # the last bar's equity is folded in after the end-of-data exit
+        acc = _metrics_block(acc, equity_out, ts, lo, min(hi, n - 1))
+
+    state, closed, trade = sim_finish(state, params, n - 1, close[n - 1])
+    if closed:
+        if state[N_TRADES] > trades_out.shape[0]:
+            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+        write_trades(trades_out, ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
+    e = state[CASH]
+    equity_out[n - 1] = e
+    acc = metrics_step(acc, e, ts[n - 1])
+    sum_r, sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
+    return (-1, n_first, state[N_TRADES], n_exposed, sum_r, sum_down2, ss, max_dd, max_dd_ms)
