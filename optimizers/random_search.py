@@ -57,7 +57,7 @@ def random_columns(
         draws += batch
         if constraints:
             columns = take(columns, constraints.mask(columns))
-        picked = []
+        picked: list[int] = []
         for i, row in enumerate(zip(*(columns[name].tolist() for name in names), strict=True)):
             if total + len(picked) == samples:
                 break
