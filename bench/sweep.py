@@ -29,9 +29,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from services_env import REPO, django_setup
+
 SYMBOL = "BENCH-SWEEP"
 USER = "bench-sweep"
 T0_MS = 1_420_070_400_000  # 2015-01-01T00:00:00Z: 100,000 hourly bars end in 2026
@@ -51,20 +51,6 @@ GENETIC_SPACE = """\
   trend_ema_period: {min: 50, max: 500, step: 10}
   entry_option: {values: [reverse, follow]}
 """
-
-
-def _environment() -> None:
-    services_env = REPO / ".services" / "env"
-    if "DATABASE_URL" not in os.environ and services_env.exists():
-        for line in services_env.read_text().splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key and value:
-                os.environ.setdefault(key.strip(), value.strip())
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    os.environ["Q_SYNC"] = "0"
-    os.environ["Q_CLUSTER_NAME"] = CLUSTER
-    sys.path.insert(0, str(REPO))
 
 
 def _walk(n: int):
@@ -211,11 +197,10 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=125)
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    _environment()
-
-    import django
-
-    django.setup()
+    # This bench's own queue, and tasks sent to it (not run inline).
+    os.environ["Q_SYNC"] = "0"
+    os.environ["Q_CLUSTER_NAME"] = CLUSTER
+    django_setup()
     import logging
 
     import numba

@@ -29,6 +29,7 @@ import numpy as np
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from backtests.engine.runner import TRADE_KEYS
 from specs.errors import SpecError, SpecValidationError
 from specs.expressions import ExpressionError, compile_expression
 from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
@@ -45,19 +46,7 @@ KINDS = tuple(KIND_FILES)
 KIND_SLUGS = {"backtest": "Backtest", "sweep": "Sweep", "report_layout": "ReportLayout"}
 DEFAULT_MAX_COMBINATIONS = 100_000
 TABLE_COLUMNS = {
-    "trades": (
-        "side",
-        "entry_time",
-        "exit_time",
-        "entry_price",
-        "exit_price",
-        "quantity",
-        "fees",
-        "pnl",
-        "return",
-        "bars_held",
-        "exit_reason",
-    ),
+    "trades": TRADE_KEYS,
     "monthly": ("month", "return"),
 }
 SECTION_KEYS = {

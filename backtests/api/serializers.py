@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from backtests.engine.runner import TRADE_KEYS
 from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
 
@@ -85,20 +86,8 @@ class RunCreateSerializer(serializers.Serializer):
 class TradeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Trade
-        fields = [
-            "seq",
-            "side",
-            "entry_time",
-            "exit_time",
-            "entry_price",
-            "exit_price",
-            "quantity",
-            "fees",
-            "pnl",
-            "trade_return",
-            "bars_held",
-            "exit_reason",
-        ]
+        # The contract's trade keys, in its order; `return` is stored as trade_return.
+        fields = ["seq", *("trade_return" if key == "return" else key for key in TRADE_KEYS)]
 
     def to_representation(self, instance):
         # `return` is a Python keyword, so the model field is trade_return; the API
