@@ -37,7 +37,8 @@ def heatmap_svg(
     cells = np.asarray(cells, dtype=np.float64)
     if cells.size == 0 or not np.isfinite(cells).any():
         raise NothingToDraw(f"No trial has a defined {metric} to map over {x_name} and {y_name}.")
-    width = min(12.0, max(5.0, 0.32 * len(x_values) + 2.5))
+    # as wide as the report's charts, so its text is drawn at the same size on the page
+    width = 10.0
     height = min(9.0, max(3.0, 0.28 * len(y_values) + 1.5))
     fig, ax = _figure(width, height)
     with mpl.rc_context(RC):

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from backtests.engine.enums import METRIC_NAMES
 from backtests.reports.charts import equity_svg
 from backtests.reports.render import report_css
 from optimizers import charts, selectors
@@ -71,6 +72,10 @@ def sweep_report(request, pk: int):
         "refresh": None if run.is_final else REFRESH_SECONDS,
         "progress_pct": round(100 * run.progress, 1),
         "best_params": _params_text(run.best_params),
+        # four metrics a row, in the contract's order (jsonb does not keep key order)
+        "best_rows": _rows_of(
+            [(name, run.best_metrics[name]) for name in METRIC_NAMES if name in (run.best_metrics or {})], 4
+        ),
     }
     # heatmap of any two swept parameters (?x=..&y=..), the first two by default
     x = request.GET.get("x") or (axes[0] if axes else None)
@@ -128,3 +133,7 @@ def sweep_report(request, pk: int):
         ]
     context["validation"] = validation
     return render(request, "optimizers/sweep_report.html", context)
+
+
+def _rows_of(items: list, width: int) -> list[list]:
+    return [items[i : i + width] for i in range(0, len(items), width)]

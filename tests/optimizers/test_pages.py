@@ -86,7 +86,7 @@ def test_the_page_of_a_genetic_sweep_with_out_of_sample(
     page = client.get(f"/sweeps/{run.pk}/").content.decode()
     assert "<svg" in page.split('id="generations"')[1].split("</section>")[0]
     assert "<svg" in page.split('id="out-of-sample"')[1].split("</section>")[0]
-    assert "sharpe_ratio (out of sample)" in page
+    assert 'title="sharpe_ratio on the held-out bars">out of sample</th>' in page
 
 
 def test_the_page_of_a_walk_forward(client, candles, alice, django_capture_on_commit_callbacks):
