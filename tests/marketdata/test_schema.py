@@ -120,3 +120,17 @@ def test_the_admin_lists_series_read_only(admin_client):
     assert "2024-01-01T00:45:00Z" in html
     assert 'name="_save"' not in html
     assert admin_client.get("/admin/backtests/candleseries/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_coverage_list_query_count_is_constant(django_user_model, django_assert_num_queries):
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("reader", password="x"))
+    _store_with_gap("QC-1")
+    # count, page
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/candles/coverage/").json()["count"] == 1
+    for symbol in ("QC-2", "QC-3", "QC-4"):
+        _store_with_gap(symbol)
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/candles/coverage/").json()["count"] == 4

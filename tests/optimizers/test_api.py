@@ -226,3 +226,30 @@ def test_the_detail_carries_the_generation_stats_of_a_genetic_sweep(
     assert [g["generation"] for g in detail["generation_stats"]] == [0, 1, 2]
     assert detail["progress"]["generation"] == 2
     assert spec.sweeps.count() == 1
+
+
+def test_the_sweep_list_and_trials_list_query_counts_are_constant(
+    api, alice, grid_spec, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    api.force_authenticate(alice)
+
+    def counted(path: str) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert api.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.sweep_create(spec=grid_spec, owner=alice)
+    one_sweep = counted("/api/v1/sweeps/")
+    trials_page = counted(f"/api/v1/sweeps/{first.pk}/trials/")
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            services.sweep_create(spec=grid_spec, owner=alice)
+    # more sweeps (and their trials, chunks, specs) cost no more queries: no N+1
+    assert counted("/api/v1/sweeps/") == one_sweep
+    assert counted(f"/api/v1/sweeps/{first.pk}/trials/") == trials_page
+    with django_assert_max_num_queries(6):
+        api.get("/api/v1/sweeps/")
