@@ -236,8 +236,11 @@ def main() -> None:
             equity, trades,
         )  # fmt: skip
 
+    prices = (c["open"], c["high"], c["low"], c["close"], c["volume"])
+
     def fused_metrics():
-        fused_nb._metrics_block(acc0, equity, c["ts"], 1, n - 1)
+        # an empty range ahead: nothing to prefetch when the stage runs alone
+        fused_nb._metrics_block(acc0, equity, c["ts"], 1, n - 1, prices, n, n)
 
     all_sig[:start] = 0
     fused_signals()

@@ -11,10 +11,11 @@ trades) and the metric sums while it sits in the cache (see ``_BLOCK``).
 
 Nothing is re-implemented that matters to the contract: the simulation is the engine's
 ``sim_bar``/``sim_finish`` steps and the metric sums its ``metrics_*`` steps, the very
-code ``simulate_nb`` and ``metrics_nb`` run. The RSI and EMA updates repeat the
-arithmetic of ``indicators_nb.rsi_wilder_into``/``rsi_sma_into``/``ema_into``
-operation for operation (including the SMA window's re-summing schedule), so the values,
-and hence the signals, are bit-identical; the signal rule is ``hyperrsi_signals_into``'s.
+code ``simulate_nb`` and ``metrics_nb`` run. The RSI and EMA updates are the step
+functions ``indicators_nb.rsi_wilder_into``/``rsi_sma_into``/``ema_into`` run
+(``gain_loss``, ``wilder_step``, ``window_add``/``window_drop``/``window_sums`` on the
+same re-summing schedule, ``ema_step``), so the values, and hence the signals, are
+bit-identical; the signal rule is ``hyperrsi_signals_into``'s.
 ``tests/backtests/engine/test_fused.py`` holds the whole to the unfused path.
 
 Fusing is lookahead-safe: the RSI and EMA at bar i use closes up to i only, as they do
@@ -25,7 +26,10 @@ acted on at the open of bar i+1, exactly as ``simulate_nb`` reads signals[i-1].
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from backtests.engine.enums import FILL_NEXT_OPEN
 from backtests.engine.metrics_nb import metrics_finish, metrics_start, metrics_step
@@ -42,21 +46,17 @@ from backtests.engine.nb import (
     write_trades,
 )
 from strategies.hyperrsi_nb import ENTRY_FOLLOW, hyperrsi_warmup
-from strategies.indicators_nb import RSI_SMA, _resync_every, _rsi_value
-
-
-@njit(cache=True)
-def _window_sums(close, i, period):
-    """(gains, losses) of the ``period`` changes ending at bar i, summed afresh: the
-    periodic re-summing of ``rsi_sma_into``. A plain call, made every few hundred bars."""
-    gain = 0.0
-    loss = 0.0
-    for j in range(i - period + 1, i + 1):
-        change = close[j] - close[j - 1]
-        gain += change if change > 0.0 else 0.0
-        loss -= change if change < 0.0 else 0.0
-    return gain, loss
-
+from strategies.indicators_nb import (
+    RSI_SMA,
+    _resync_every,
+    _rsi_value,
+    ema_step,
+    gain_loss,
+    wilder_step,
+    window_add,
+    window_drop,
+    window_sums,
+)
 
 # The candles are checked a block at a time, before any other loop reads the block: a
 # branch-free pass over six columns vectorises (a few instructions per bar, and it pulls
@@ -93,15 +93,16 @@ def _check_block(ts, open_, high, low, close, volume, lo, hi, first_step):  # no
     return -1, n_first
 
 
-# The signal compares the RSI with two levels, and the RSI is a division, 100·g / (g + l):
-# one per bar, besides the return r = e_i / e_{i-1} - 1 the metrics need. Divisions
-# share one unit that starts a new one only every few cycles, and two per bar made it the
-# bottleneck of a one-loop version of this kernel (~2 ms per million bars). So the zone of the RSI is first
-# decided by multiplying instead, 100·g against level·(g + l), with a margin of 2^-40
-# relative -- far above the few ulps by which this product, the rounded quotient and
-# (for the SMA RSI) g·(1/p) against g/p can differ, so an answer outside the margin is
-# the one the exact RSI gives. Within the margin, the exact RSI (``_rsi_value`` of the
-# exact averages) decides, so the signals stay bit-identical to ``hyperrsi_signals_into``.
+# The signal compares the RSI with two levels, and the RSI is a division, 100·g / (g + l).
+# Wilder's RSI takes it at every bar (``_rsi_select``): the signal loop runs apart from
+# the metrics' division (the return r = e_i / e_{i-1} - 1), and one division per bar is
+# within the divider's throughput. The SMA RSI would need three (g/p, l/p, the quotient),
+# so its zone is first decided by multiplying instead, 100·g against level·(g + l) with
+# g = gain·(1/p), with a margin of 2^-40 relative -- far above the few ulps by which this
+# product, the rounded quotient and g·(1/p) against g/p can differ, so an answer outside
+# the margin is the one the exact RSI gives. Within the margin, the exact RSI
+# (``_rsi_value`` of the exact averages) decides, so the signals stay bit-identical to
+# ``hyperrsi_signals_into``.
 _MARGIN = 2.0**-40
 # Below this the relative bounds of that argument fail (subnormal numbers carry fewer
 # digits): a level under it, and averages whose sum is under it, go to the exact RSI.
@@ -160,28 +161,13 @@ def _signal(below_prev, above_prev, below, above, c, trend, follow, use_trend_fi
 
 
 @njit(inline="always")
-def _sma_add(gain, loss, n_gain, n_loss, change):
-    """A change entering the SMA RSI's window (or Wilder's first average)."""
-    # Selects, as in ``indicators_nb``: adding 0.0 leaves a sum bit-identical.
-    gain += change if change > 0.0 else 0.0
-    loss -= change if change < 0.0 else 0.0
-    return gain, loss, n_gain + (change > 0.0), n_loss + (change < 0.0)
-
-
-@njit(inline="always")
-def _sma_drop(gain, loss, n_gain, n_loss, old):
-    """The change ``old`` leaving the SMA RSI's window."""
-    gain -= old if old > 0.0 else 0.0
-    loss += old if old < 0.0 else 0.0
-    return gain, loss, n_gain - (old > 0.0), n_loss - (old < 0.0)
-
-
-@njit(inline="always")
-def _wilder_next(gain, loss, change, keep, inv):
-    """One step of Wilder's smoothing: avg·(p-1)/p + x/p, written as ``rsi_wilder_into``."""
-    up = change if change > 0.0 else 0.0
-    down = -change if change < 0.0 else 0.0
-    return gain * keep + up * inv, loss * keep + down * inv
+def _rsi_select(g, l):
+    """``_rsi_value(g, l)`` (g, l >= 0) without branches: the quotient, then the special
+    case of l = 0 selected over it (where it may be 0/0: the caller is compiled with
+    ``error_model="numpy"``, so that is NaN, discarded, not a ZeroDivisionError)."""
+    q = 100.0 * g / (g + l)
+    special = 100.0 if g > 0.0 else 50.0
+    return q if l != 0.0 else special
 
 
 @njit(inline="always")
@@ -215,14 +201,17 @@ def _zones_exact(sma, gain, loss, n_gain, n_loss, period, inv, oversold, overbou
 # the candle check, the indicators and signals (into a 2 KB buffer), the simulation, and
 # the metric sums. One loop doing all of it per bar measured no faster once it checked
 # the candles too: its ~150 instructions per bar spill registers, where each small loop
-# keeps its state in registers (and the check vectorises). Memory is still read once:
-# the check pulls the block in and the other loops find it in the cache. The loops index
-# slices, so that the index is known to be >= 0 and no load needs a wraparound for
-# negative indices.
+# keeps its state in registers (and the check vectorises). Memory is still read once,
+# and out of the way: the metric loop, the last of a block, prefetches the next block's
+# candles into the L2 cache (``_prefetch``, one hint per 64-byte line), so the check
+# finds them there instead of stalling on the ~100 KB block (that stall was ~2 ms per
+# million bars, the floor's time), and the other loops find the block in the cache. The
+# loops index slices, so that the index is known to be >= 0 and no load needs a
+# wraparound for negative indices.
 _BLOCK = 2048
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
     close,
     lo,
@@ -258,11 +247,11 @@ def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
         old = close[lo - period : hi - period]
         old_prev = close[lo - period - 1 : hi - period - 1]
         for j in range(hi - lo):
-            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, c[j] - c_prev[j])
-            gain, loss, n_gain, n_loss = _sma_drop(gain, loss, n_gain, n_loss, old[j] - old_prev[j])
+            gain, loss, n_gain, n_loss = window_add(gain, loss, n_gain, n_loss, c[j] - c_prev[j])
+            gain, loss, n_gain, n_loss = window_drop(gain, loss, n_gain, n_loss, old[j] - old_prev[j])
             if countdown == 0:
                 countdown = every
-                gain, loss = _window_sums(close, lo + j, period)
+                gain, loss = window_sums(close, lo + j, period)
             countdown -= 1
             below_prev = below
             above_prev = above
@@ -270,17 +259,23 @@ def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
                 True, gain, loss, n_gain, n_loss, period, inv, oversold, overbought, bands
             )
             if use_trend_filter:
-                trend = alpha * c[j] + ema_keep * trend
+                trend = ema_step(trend, c[j], alpha, ema_keep)
             sig_out[j] = _signal(below_prev, above_prev, below, above, c[j], trend, follow, use_trend_filter)
     else:
+        prev = close[lo - 1]
         for j in range(hi - lo):
-            gain, loss = _wilder_next(gain, loss, c[j] - c_prev[j], keep, inv)
+            now = c[j]
+            up, down = gain_loss(now - prev)
+            gain, loss = wilder_step(gain, loss, up, down, keep, inv)
+            prev = now
             below_prev = below
             above_prev = above
-            below, above = _zones_exact(False, gain, loss, 0, 0, period, inv, oversold, overbought, bands)
-            if use_trend_filter:
-                trend = alpha * c[j] + ema_keep * trend
-            sig_out[j] = _signal(below_prev, above_prev, below, above, c[j], trend, follow, use_trend_filter)
+            rsi = _rsi_select(gain, loss)
+            below = rsi <= oversold
+            above = rsi >= overbought
+            # unread without the filter, and cheaper than a select
+            trend = ema_step(trend, now, alpha, ema_keep)
+            sig_out[j] = _signal(below_prev, above_prev, below, above, now, trend, follow, use_trend_filter)
     return (gain, loss, n_gain, n_loss, countdown, below, above), trend
 
 
@@ -319,12 +314,44 @@ def _simulate_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
     return False, state, pending, n_exposed
 
 
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """Hint that ``arr[i]`` is read soon: ``llvm.prefetch`` into the L2 cache."""
+    sig = types.void(arr, i)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i32 = ir.IntType(32)
+        byte_ptr = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, locality 2 (prefetcht1: L2), data cache
+        args = [builder.bitcast(ptr, byte_ptr), ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)]
+        builder.call(fn, args)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @njit(cache=True)
-def _metrics_block(acc, equity, ts, lo, hi):
-    """``metrics_step`` over the equity of bars lo..hi-1."""
+def _metrics_block(acc, equity, ts, lo, hi, prices, ahead_lo, ahead_hi):  # noqa: PLR0917
+    """``metrics_step`` over the equity of bars lo..hi-1, prefetching the candles (ts and
+    the five ``prices`` columns) of bars ahead_lo..ahead_hi-1, the next block."""
     e = equity[lo:hi]
     t = ts[lo:hi]
+    o, h, lw, c, v = prices
+    stop = ahead_hi - ahead_lo
     for j in range(hi - lo):
+        if (j & 7) == 0 and j < stop:
+            k = ahead_lo + j
+            _prefetch(ts, k)
+            _prefetch(o, k)
+            _prefetch(h, k)
+            _prefetch(lw, k)
+            _prefetch(c, k)
+            _prefetch(v, k)
         acc = metrics_step(acc, e[j], t[j])
     return acc
 
@@ -419,24 +446,25 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
         c = close[i]
         change = c - close[i - 1]
         if sma:
-            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, change)
+            gain, loss, n_gain, n_loss = window_add(gain, loss, n_gain, n_loss, change)
             if i > period:
                 old = close[i - period] - close[i - period - 1]
-                gain, loss, n_gain, n_loss = _sma_drop(gain, loss, n_gain, n_loss, old)
+                gain, loss, n_gain, n_loss = window_drop(gain, loss, n_gain, n_loss, old)
             if i >= period:
                 if countdown == 0:
                     countdown = every
-                    gain, loss = _window_sums(close, i, period)
+                    gain, loss = window_sums(close, i, period)
                 countdown -= 1
         elif i > period:
-            gain, loss = _wilder_next(gain, loss, change, keep, inv)
+            up, down = gain_loss(change)
+            gain, loss = wilder_step(gain, loss, up, down, keep, inv)
         else:
-            gain, loss, n_gain, n_loss = _sma_add(gain, loss, n_gain, n_loss, change)
+            gain, loss, n_gain, n_loss = window_add(gain, loss, n_gain, n_loss, change)
             if i == period:
                 gain /= period
                 loss /= period
         if use_trend_filter:
-            trend = alpha * c + (1.0 - alpha) * trend
+            trend = ema_step(trend, c, alpha, 1.0 - alpha)
     below = False
     above = False
     if start < n:
@@ -451,7 +479,11 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     _, state, pending, n_exposed = _simulate_block(
         ts, open_, high, low, close, zero, start, sig, state, params, zero, next_open, equity_out, trades_out
     )
-    acc = _metrics_block(metrics_start(equity_out[0], ts[0]), equity_out, ts, one, min(start, n - 1))
+    prices = (open_, high, low, close, volume)
+    acc = _metrics_block(
+        metrics_start(equity_out[0], ts[0]), equity_out, ts, one, min(start, n - 1), prices, start,
+        min(start + _BLOCK, n),
+    )  # fmt: skip
 
     # The rest, a block at a time (see _BLOCK); ``pending`` is the previous bar's signal,
     # filled at this open (fill=next_open).
@@ -485,7 +517,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
             return (-2, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
         n_exposed += exposed
         # the last bar's equity is folded in after the end-of-data exit
-        acc = _metrics_block(acc, equity_out, ts, lo, min(hi, n - 1))
+        acc = _metrics_block(acc, equity_out, ts, lo, min(hi, n - 1), prices, hi, min(hi + _BLOCK, n))
 
     state, closed, trade = sim_finish(state, params, n - 1, close[n - 1])
     if closed:

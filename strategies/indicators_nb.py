@@ -52,6 +52,67 @@ def _check(out, n, period):
         raise ValueError("out must have the length of the input")
 
 
+# --- Steps -------------------------------------------------------------------------
+# The per-bar arithmetic of the RSI and EMA kernels, as small inlined functions over
+# scalars, so that a strategy's fused kernel (``strategies.hyperrsi_fused_nb``) runs the
+# very same operations as these kernels and gets bit-identical values. NaN handling
+# stays in the kernels (fused kernels run on validated candles).
+
+
+@njit(inline="always")
+def gain_loss(change):
+    """``(up, down)``: the change as a gain and as a (positive) loss, 0 for the other.
+    Selects rather than if/elif: the sign of a price change is a coin flip that a
+    branch predictor cannot learn."""
+    up = change if change > 0.0 else 0.0
+    down = -change if change < 0.0 else 0.0
+    return up, down
+
+
+@njit(inline="always")
+def wilder_step(gain, loss, up, down, keep, inv):  # noqa: PLR0917 (Numba: positional)
+    """One step of Wilder's smoothing of both averages: avg·keep + x·inv, which is
+    (avg·(p−1) + x)/p up to one rounding without a division on the bar-to-bar
+    dependency chain (it roughly halves the kernel's time); keep = (p−1)/p, inv = 1/p."""
+    return gain * keep + up * inv, loss * keep + down * inv
+
+
+@njit(inline="always")
+def window_add(gain, loss, n_gain, n_loss, change):
+    """A change entering an RSI window: the sums of gains and losses and the counts of
+    non-zero ones (selects and bool counts: adding 0.0 leaves a sum bit-identical)."""
+    gain += change if change > 0.0 else 0.0
+    loss -= change if change < 0.0 else 0.0
+    return gain, loss, n_gain + (change > 0.0), n_loss + (change < 0.0)
+
+
+@njit(inline="always")
+def window_drop(gain, loss, n_gain, n_loss, old):
+    """The change ``old`` leaving an RSI window (``window_add`` undone)."""
+    gain -= old if old > 0.0 else 0.0
+    loss += old if old < 0.0 else 0.0
+    return gain, loss, n_gain - (old > 0.0), n_loss - (old < 0.0)
+
+
+@njit(cache=True)
+def window_sums(close, i, period):
+    """(gains, losses) of the ``period`` changes ending at bar i, summed afresh: the
+    periodic re-summing of ``rsi_sma_into``. A plain call, made every few hundred bars."""
+    gain = 0.0
+    loss = 0.0
+    for j in range(i - period + 1, i + 1):
+        change = close[j] - close[j - 1]
+        gain += change if change > 0.0 else 0.0
+        loss -= change if change < 0.0 else 0.0
+    return gain, loss
+
+
+@njit(inline="always")
+def ema_step(value, x, alpha, keep):
+    """The EMA after ``x``: α·x + (1−α)·value, with keep = 1 − α."""
+    return alpha * x + keep * value
+
+
 # --- RSI --------------------------------------------------------------------------
 
 
@@ -96,21 +157,15 @@ def rsi_wilder_into(out, close, period):
     gain /= period
     loss /= period
     out[period] = _rsi_value(gain, loss)
-    # avg·keep + x·inv is (avg·(p−1) + x)/p up to one rounding, without a division on
-    # the bar-to-bar dependency chain (it roughly halves the kernel's time).
     inv = 1.0 / period
     keep = (period - 1.0) / period
     for i in range(period + 1, n):
         change = close[i] - close[i - 1]
-        # Selects rather than if/elif: the sign of a price change is a coin flip that
-        # a branch predictor cannot learn.
-        up = change if change > 0.0 else 0.0
-        down = -change if change < 0.0 else 0.0
+        up, down = gain_loss(change)
         if np.isnan(change):
             up = change
             down = change
-        gain = gain * keep + up * inv
-        loss = loss * keep + down * inv
+        gain, loss = wilder_step(gain, loss, up, down, keep, inv)
         out[i] = _rsi_value(gain, loss)
 
 
@@ -147,29 +202,17 @@ def rsi_sma_into(out, close, period):
     n_nan = 0
     for i in range(1, n):
         change = close[i] - close[i - 1]
-        # Selects and bool counts rather than if/elif (see rsi_wilder_into).
-        gain += change if change > 0.0 else 0.0
-        loss -= change if change < 0.0 else 0.0
-        n_gain += change > 0.0
-        n_loss += change < 0.0
+        gain, loss, n_gain, n_loss = window_add(gain, loss, n_gain, n_loss, change)
         n_nan += np.isnan(change)
         if i > period:
             old = close[i - period] - close[i - period - 1]
-            gain -= old if old > 0.0 else 0.0
-            loss += old if old < 0.0 else 0.0
-            n_gain -= old > 0.0
-            n_loss -= old < 0.0
+            gain, loss, n_gain, n_loss = window_drop(gain, loss, n_gain, n_loss, old)
             n_nan -= np.isnan(old)
         if i < period:
             continue
         if countdown == 0:
             countdown = every
-            gain = 0.0
-            loss = 0.0
-            for j in range(i - period + 1, i + 1):
-                change = close[j] - close[j - 1]
-                gain += change if change > 0.0 else 0.0
-                loss -= change if change < 0.0 else 0.0
+            gain, loss = window_sums(close, i, period)
         countdown -= 1
         if n_nan > 0:
             out[i] = np.nan
@@ -221,7 +264,7 @@ def ema_into(out, close, period):
     value = close[0]
     out[0] = value
     for i in range(1, n):
-        value = alpha * close[i] + keep * value
+        value = ema_step(value, close[i], alpha, keep)
         out[i] = value
 
 

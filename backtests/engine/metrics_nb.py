@@ -112,8 +112,9 @@ def metrics_step(acc, e, ts_i):
         peak = e
         peak_ts = ts_i
         trough = e
-    elif e < trough:
-        trough = e
+    else:
+        # a select, not a branch: in a falling market new troughs come at random bars
+        trough = min(trough, e)
     return (
         e,
         sum_r,
