@@ -24,7 +24,7 @@ from backtests.engine.runner import BacktestResult, run_backtest
 from backtests.marketdata.read import NoCandles, candles_load
 from backtests.marketdata.timeframes import timeframe_minutes
 from backtests.models import BacktestRun, RunEquity, RunStatus, Trade
-from backtests.run_config import RunConfigError, effective_config
+from backtests.run_config import effective_config
 from backtests.series import preview_points
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
         status = BacktestRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
         return ExecuteOutcome(run_id, status or "missing", "not claimed (already taken, cancelled or gone)")
     _test_delay()
-    run = BacktestRun.objects.select_related("spec").get(pk=run_id)
+    run = BacktestRun.objects.get(pk=run_id)
     config = run.config
     market = config["market"]
     try:
@@ -123,7 +123,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
             timeframe_minutes=timeframe_minutes(market["timeframe"]),
         )
         t2 = time.perf_counter()
-    except (NoCandles, RunConfigError, ValueError, KeyError) as exc:
+    except (NoCandles, ValueError, KeyError) as exc:
         BacktestRun.fail(run_id, error=_message(exc), from_statuses=(RunStatus.RUNNING,))
         return ExecuteOutcome(run_id, RunStatus.FAILED, _message(exc))
     except Exception as exc:
