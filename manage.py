@@ -14,13 +14,15 @@ import secrets
 import sys
 from pathlib import Path
 
-LOCAL_ENV = Path(__file__).resolve().parent / "var" / "local.env"
+# BACKTEST_LOCAL_ENV names another file, or "" for none (tests that need a bare environment).
+LOCAL_ENV = os.environ.get("BACKTEST_LOCAL_ENV", str(Path(__file__).resolve().parent / "var" / "local.env"))
 OFFLINE_COMMANDS = {"backtest", "lookahead"}
 
 
-def load_local_env(path: Path = LOCAL_ENV) -> None:
-    """Set ``KEY=value`` lines of ``path`` that are not set yet (comments and blanks skipped)."""
-    if not path.is_file():
+def load_local_env(name: str = LOCAL_ENV) -> None:
+    """Set ``KEY=value`` lines of file ``name`` that are not set yet (comments and blanks skipped)."""
+    path = Path(name)
+    if not name or not path.is_file():
         return
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.strip()

@@ -19,6 +19,23 @@ from django.db import models
 from django.utils import timezone
 
 
+class RankingIndex(models.Index):
+    """A ``models.Index`` whose NULLS LAST is left out on SQLite, which cannot index it.
+
+    PostgreSQL gets the exact ranking order (see RANKING); the embedded SQLite default
+    gets the same index without the NULLS modifier, which it still uses for the range.
+    """
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        plain = [
+            models.OrderBy(e.expression, descending=e.descending) if isinstance(e, models.OrderBy) else e
+            for e in self.expressions
+        ]
+        return models.Index(*plain, name=self.name).create_sql(model, schema_editor, using=using, **kwargs)
+
+
 class SweepStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
@@ -228,7 +245,7 @@ class Trial(models.Model):
         ]
         # the ranking order exactly (RANKING), so a top-N is an index range scan
         indexes = [
-            models.Index(
+            RankingIndex(
                 models.F("run"),
                 models.F("qualified").desc(),
                 models.F("score").desc(nulls_last=True),

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# manage.py run by a test (subprocesses inherit this) must not pick up the developer's
+# var/local.env from `make run`: each test states the environment it means.
+os.environ["BACKTEST_LOCAL_ENV"] = ""
 SAMPLE_CSV_GZ = REPO / "data" / "btcusd_15m_2021q4.csv.gz"
 
 

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import optimizers.models
+
 
 class Migration(migrations.Migration):
 
@@ -16,6 +18,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='trial',
-            index=models.Index(models.F('run'), models.OrderBy(models.F('qualified'), descending=True), models.OrderBy(models.F('score'), descending=True, nulls_last=True), models.F('id'), name='trial_ranking'),
+            index=optimizers.models.RankingIndex(models.F('run'), models.OrderBy(models.F('qualified'), descending=True), models.OrderBy(models.F('score'), descending=True, nulls_last=True), models.F('id'), name='trial_ranking'),
         ),
     ]

@@ -107,3 +107,11 @@ def test_django_system_checks_pass():
     from django.core.management import call_command
 
     call_command("check", fail_level="WARNING")
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    """Every model change has its migration (makemigrations --check exits non-zero otherwise)."""
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
