@@ -65,13 +65,52 @@ from strategies.indicators_nb import (
 # stops the pass before its first bar is used.
 
 
+# The check reads the prices as their int64 bit patterns: a float64 is finite and > 0
+# exactly when its bits, as a signed integer, are in 1 .. _MAX_FINITE (a sign bit makes
+# them negative, +0.0 is 0, and inf and NaN have every exponent bit set, which puts them
+# above the largest finite number), and a volume is finite when its bits without the sign
+# are at most _MAX_FINITE. So a block is valid when the minimum and maximum of its price
+# bits, the maximum of its volume bits and its minimum ts step are within bounds: integer
+# min/max reductions, one instruction per value in 64-bit lanes, where the float
+# compares of ``bar_ok`` cost about three (LLVM turns them into integer range checks and
+# combines the masks bar by bar).
+_MAX_FINITE = np.int64(0x7FEFFFFFFFFFFFFF)
+_NO_SIGN = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The bit pattern of a float64, as an int64 (a bitcast: no instruction of its own)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return sig, codegen
+
+
 @njit(cache=True)
 def _check_block(ts, open_, high, low, close, volume, lo, hi, first_step):  # noqa: PLR0917
     """``(first invalid bar in lo..hi-1 or -1, ts steps equal to first_step)``, 1 <= lo.
 
     A bar is invalid as ``nb.bar_ok`` says (ts not above the previous bar's, a price not
-    finite and > 0, a volume not finite). Slices, so that the loop index is known to be
-    >= 0 and the loads need no negative-index wraparound (which blocks vectorising).
+    finite and > 0, a volume not finite).
+    """
+    ok, n_first = _check_bits(ts, open_, high, low, close, volume, lo, hi, first_step)
+    if ok:
+        return -1, n_first
+    for i in range(lo, hi):
+        if not bar_ok(ts[i] - ts[i - 1], open_[i], high[i], low[i], close[i], volume[i]):
+            return i, n_first
+    return -1, n_first
+
+
+@njit(cache=True)
+def _check_bits(ts, open_, high, low, close, volume, lo, hi, first_step):  # noqa: PLR0917
+    """``(bars lo..hi-1 are valid, ts steps equal to first_step)``. (A function of its
+    own: followed by the search for the bad bar, the loop was not vectorised.) Slices, so
+    that the loop index is known to be >= 0 and the loads need no negative-index
+    wraparound (which blocks vectorising).
     """
     t = ts[lo - 1 : hi]
     o = open_[lo:hi]
@@ -79,18 +118,24 @@ def _check_block(ts, open_, high, low, close, volume, lo, hi, first_step):  # no
     lw = low[lo:hi]
     c = close[lo:hi]
     v = volume[lo:hi]
-    ok = True
+    min_step = np.int64(1)  # any positive step: no bar is invalid yet
+    min_bits = _MAX_FINITE
+    max_bits = np.int64(0)
+    max_volume = max_bits
     n_first = 0
     for j in range(hi - lo):
         step = t[j + 1] - t[j]
         n_first += step == first_step
-        ok &= bar_ok(step, o[j], h[j], lw[j], c[j], v[j])
-    if ok:
-        return -1, n_first
-    for j in range(hi - lo):
-        if not bar_ok(t[j + 1] - t[j], o[j], h[j], lw[j], c[j], v[j]):
-            return lo + j, n_first
-    return -1, n_first
+        min_step = min(min_step, step)
+        bo = _bits(o[j])
+        bh = _bits(h[j])
+        bl = _bits(lw[j])
+        bc = _bits(c[j])
+        min_bits = min(min_bits, bo, bh, bl, bc)
+        max_bits = max(max_bits, bo, bh, bl, bc)
+        max_volume = max(max_volume, _bits(v[j]) & _NO_SIGN)
+    ok = (min_step > 0) & (min_bits >= 1) & (max_bits <= _MAX_FINITE) & (max_volume <= _MAX_FINITE)
+    return ok, n_first
 
 
 # The signal compares the RSI with two levels, and the RSI is a division, 100·g / (g + l).
