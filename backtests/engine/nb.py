@@ -84,18 +84,9 @@ def _levels(side, entry_price, sl_frac, tp_frac, liq_move, has_liq):  # noqa: PL
 
 @njit(cache=True)
 def _hit_at_open(side, open_price, adverse, take_profit):
-    """Which level the open is at or beyond; the adverse level is looked at first."""
-    if side > 0:
-        if open_price <= adverse:
-            return _HIT_ADVERSE
-        if open_price >= take_profit:
-            return _HIT_TAKE_PROFIT
-    else:
-        if open_price >= adverse:
-            return _HIT_ADVERSE
-        if open_price <= take_profit:
-            return _HIT_TAKE_PROFIT
-    return _HIT_NONE
+    """Which level the open is at or beyond; the adverse level is looked at first
+    (the open is a range of one price)."""
+    return _hit_in_range(side, open_price, open_price, adverse, take_profit)
 
 
 @njit(cache=True)
