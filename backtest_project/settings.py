@@ -42,8 +42,10 @@ INSTALLED_APPS = [
     "django_q",
     "specs",
     "strategies",
+    "marketdata",
     "backtests",
     "optimizers",
+    "reports",
 ]
 
 MIDDLEWARE = [

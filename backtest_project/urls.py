@@ -8,7 +8,7 @@ from backtest_project.health import health
 
 api_v1 = [
     # Each app appends its own routes module here as it gains an API.
-    path("candles/", include("backtests.marketdata.api")),
+    path("candles/", include("marketdata.api")),
     path("", include("backtests.api.urls")),
     path("", include("specs.api.urls")),
     path("", include("optimizers.api.urls")),
@@ -20,8 +20,8 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("", include("backtests.reports.urls")),
-    path("sweeps/", include("optimizers.urls")),
+    path("", include("reports.urls")),
+    path("sweeps/", include("reports.sweep_urls")),
 ]
 
 handler400 = "backtest_project.errors.bad_request"

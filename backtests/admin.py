@@ -1,4 +1,176 @@
-"""Admin registrations of the backtests app; each concept registers in its own module."""
+"""Admin pages for backtest runs: sortable metric columns, filters, actions, read-only detail."""
 
-from backtests import runs_admin  # noqa: F401
-from backtests.marketdata import admin as marketdata_admin  # noqa: F401
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from backtests import services
+from backtests.models import BacktestRun
+
+TRADES_PER_PAGE = 50
+MAX_COMPARE = 6
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _num(value) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+@admin.register(BacktestRun)
+class BacktestRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "spec_version",
+        "status",
+        "symbol",
+        "timeframe",
+        "period",
+        "total_return_col",
+        "sharpe_col",
+        "max_drawdown_col",
+        "win_rate_col",
+        "total_trades",
+        "queued_at",
+    )
+    list_display_links = ("id", "spec_version")
+    list_filter = ("status", "strategy", "symbol", "timeframe")
+    search_fields = ("spec__name",)
+    list_select_related = ("spec",)
+    date_hierarchy = "queued_at"
+    actions = ("rerun_runs", "cancel_runs", "compare_runs")
+    readonly_fields = (
+        "spec_version",
+        "owner",
+        "status",
+        "strategy",
+        "symbol",
+        "timeframe",
+        "period_start",
+        "period_end",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "worker",
+        "error",
+        "timings",
+        "candle_count",
+        "parameters",
+        "metrics_table",
+        "links",
+    )
+    fieldsets = (
+        (None, {"fields": ("spec_version", "owner", "status", "error", "links")}),
+        (
+            "Market",
+            {"fields": ("strategy", "symbol", "timeframe", "period_start", "period_end", "candle_count")},
+        ),
+        ("Execution", {"fields": ("queued_at", "started_at", "finished_at", "worker", "timings")}),
+        ("Parameters", {"fields": ("parameters",)}),
+        ("Metrics", {"fields": ("metrics_table",)}),
+    )
+    change_form_template = "admin/backtests/backtestrun/change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="spec", ordering="spec__name")
+    def spec_version(self, run):
+        return f"{run.spec.name} v{run.spec.version}"
+
+    @admin.display(description="period")
+    def period(self, run):
+        if not run.period_start:
+            return "all data"
+        end = run.period_end.date() if run.period_end else "…"
+        return f"{run.period_start.date()} → {end}"
+
+    @admin.display(description="return", ordering="total_return")
+    def total_return_col(self, run):
+        return _pct(run.total_return)
+
+    @admin.display(description="sharpe", ordering="sharpe_ratio")
+    def sharpe_col(self, run):
+        return _num(run.sharpe_ratio)
+
+    @admin.display(description="max DD", ordering="max_drawdown")
+    def max_drawdown_col(self, run):
+        return _pct(run.max_drawdown)
+
+    @admin.display(description="win rate", ordering="win_rate")
+    def win_rate_col(self, run):
+        return _pct(run.win_rate)
+
+    @admin.display(description="timings")
+    def timings(self, run):
+        parts = [
+            f"{label} {value * 1000:,.0f} ms"
+            for label, value in (
+                ("load", run.load_seconds),
+                ("engine", run.engine_seconds),
+                ("save", run.save_seconds),
+            )
+            if value is not None
+        ]
+        return ", ".join(parts) or "—"
+
+    @admin.display(description="parameters")
+    def parameters(self, run):
+        return format_html("<pre>{}</pre>", json.dumps(run.config, indent=2, sort_keys=True, default=str))
+
+    @admin.display(description="metrics")
+    def metrics_table(self, run):
+        if not run.metrics:
+            return "—"
+        rows = "".join(
+            format_html("<tr><th>{}</th><td>{}</td></tr>", name, "null" if value is None else f"{value:.6g}")
+            for name, value in run.ordered_metrics.items()
+        )
+        return format_html("<table>{}</table>", format_html(rows))
+
+    @admin.display(description="links")
+    def links(self, run):
+        return format_html(
+            '<a href="{}">API</a> · <a href="{}">report</a> · <a href="{}">PDF</a>',
+            reverse("api:run-detail", args=[run.pk]),
+            f"/runs/{run.pk}/",
+            f"/runs/{run.pk}/pdf/",
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if run is not None:
+            paginator = Paginator(run.trades.all(), TRADES_PER_PAGE)
+            extra_context["trades_page"] = paginator.get_page(request.GET.get("trades_page"))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Re-run selected runs")
+    def rerun_runs(self, request, queryset):
+        new = [services.run_rerun(run=run, owner=request.user) for run in queryset.select_related("spec")]
+        self.message_user(request, f"queued {len(new)} new run(s): {', '.join(str(r.pk) for r in new)}")
+
+    @admin.action(description="Cancel selected runs")
+    def cancel_runs(self, request, queryset):
+        cancelled = sum(services.run_cancel(run=run) for run in queryset)
+        skipped = queryset.count() - cancelled
+        self.message_user(request, f"cancelled {cancelled} run(s); {skipped} had already finished")
+
+    @admin.action(description="Compare selected runs (2–6)")
+    def compare_runs(self, request, queryset):
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if not 2 <= len(ids) <= MAX_COMPARE:
+            self.message_user(request, f"select 2 to {MAX_COMPARE} runs to compare", level=messages.WARNING)
+            return None
+        return HttpResponseRedirect(f"/runs/compare/?ids={','.join(map(str, ids))}")

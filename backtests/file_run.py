@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from backtests.engine.runner import BacktestResult, Candles, run_backtest
-from backtests.marketdata.parse import CandleFileError, file_read
-from backtests.marketdata.timeframes import timeframe_minutes
-from backtests.marketdata.validate import candles_validate
+from engine.runner import BacktestResult, Candles, run_backtest
+from marketdata.parse import CandleFileError, file_read
+from marketdata.timeframes import timeframe_minutes
+from marketdata.validate import candles_validate
 from specs.errors import SpecValidationError
 from specs.validation import parse_instant, validate_text
+from strategies.registry import get_strategy
 
 
 class FileRunError(Exception):
@@ -91,7 +92,7 @@ def run_spec_file(
     try:
         result = run_backtest(
             candles,
-            doc["strategy"],
+            get_strategy(doc["strategy"]),
             doc["params"],
             doc["execution"],
             timeframe_minutes=timeframe_minutes(market["timeframe"]),

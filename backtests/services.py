@@ -19,13 +19,14 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from backtests.engine.enums import METRIC_NAMES
-from backtests.engine.runner import BacktestResult, run_backtest
-from backtests.marketdata.read import NoCandles, candles_load
-from backtests.marketdata.timeframes import timeframe_minutes
 from backtests.models import BacktestRun, RunEquity, RunStatus, Trade
 from backtests.run_config import effective_config
 from backtests.series import preview_points
+from engine.enums import METRIC_NAMES
+from engine.runner import BacktestResult, run_backtest
+from marketdata.read import NoCandles, candles_load
+from marketdata.timeframes import timeframe_minutes
+from strategies.registry import get_strategy
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
         t1 = time.perf_counter()
         result = run_backtest(
             candles,
-            config["strategy"],
+            get_strategy(config["strategy"]),
             config["params"],
             config["execution"],
             timeframe_minutes=timeframe_minutes(market["timeframe"]),

@@ -59,10 +59,10 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from backtests.marketdata.parse import RawCandles
-    from backtests.marketdata.read import CACHE_KEY_PREFIX, candles_load
-    from backtests.marketdata.services import candles_delete, candles_ingest
-    from backtests.marketdata.timeframes import timeframe_ms, timeframe_parse
+    from marketdata.parse import RawCandles
+    from marketdata.read import CACHE_KEY_PREFIX, candles_load
+    from marketdata.services import candles_delete, candles_ingest
+    from marketdata.timeframes import timeframe_ms, timeframe_parse
 
     timeframe = timeframe_parse(args.timeframe)
     if "backtests_candle" not in connection.introspection.table_names():

@@ -100,10 +100,11 @@ def against_floor(fn, floor, repeat: int, warmup: int = 2) -> tuple[float, float
 def child_first_call() -> None:
     """In a fresh process: time the import and the first backtest (which compiles)."""
     start = time.perf_counter()
-    from backtests.engine import run_backtest
+    from engine import run_backtest
+    from strategies.registry import get_strategy
 
     imported = time.perf_counter()
-    run_backtest(make_candles(5000), "hyperrsi", PARAMS, EXECUTION)
+    run_backtest(make_candles(5000), get_strategy("hyperrsi"), PARAMS, EXECUTION)
     done = time.perf_counter()
     print(f"{imported - start:.6f} {done - imported:.6f}")
 
@@ -135,10 +136,10 @@ def main() -> None:
     ):
         print(f"{label:33s} import {imported * 1e3:5.0f} ms, first backtest (compile or load) {first:6.2f} s")
 
-    from backtests.engine import ExecutionConfig, run_backtest, simulate
-    from backtests.engine.enums import trade_dt
-    from backtests.engine.metrics_nb import metrics_from_sums_nb, metrics_nb, metrics_start
-    from backtests.engine.nb import sim_params, sim_start, simulate_nb
+    from engine import ExecutionConfig, run_backtest, simulate
+    from engine.enums import trade_dt
+    from engine.metrics_nb import metrics_from_sums_nb, metrics_nb, metrics_start
+    from engine.nb import sim_params, sim_start, simulate_nb
     from strategies import hyperrsi_fused_nb as fused_nb
     from strategies import hyperrsi_nb, indicators_nb
     from strategies.registry import get_strategy
@@ -200,10 +201,10 @@ def main() -> None:
         metrics()
 
     def full():
-        return run_backtest(c, "hyperrsi", PARAMS, cfg, timeframe_minutes=1.0)
+        return run_backtest(c, get_strategy("hyperrsi"), PARAMS, cfg, timeframe_minutes=1.0)
 
     def full_inferred():
-        return run_backtest(c, "hyperrsi", PARAMS, cfg)
+        return run_backtest(c, get_strategy("hyperrsi"), PARAMS, cfg)
 
     def unfused():
         raw = strategy.signals(full_params, c["open"], c["high"], c["low"], c["close"], c["volume"])

@@ -35,8 +35,8 @@ def main() -> None:
     from django.test import Client
     from django.urls import reverse
 
-    from backtests.marketdata.services import candles_delete
     from backtests.models import BacktestRun
+    from marketdata.services import candles_delete
     from specs.models import Spec, SpecKind
     from tests.factories import backtest_data, make_run, make_spec, make_user, random_walk_candles
 

@@ -65,9 +65,9 @@ def main() -> int:
     from django.db import transaction
 
     from backtests import services
-    from backtests.marketdata.parse import RawCandles
-    from backtests.marketdata.services import candles_delete, candles_ingest
     from backtests.models import BacktestRun, RunStatus
+    from marketdata.parse import RawCandles
+    from marketdata.services import candles_delete, candles_ingest
     from specs.models import Spec
     from specs.services import spec_apply
 

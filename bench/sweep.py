@@ -228,8 +228,8 @@ def bench_database(args, bars, parts, verdicts) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from backtests.marketdata.parse import RawCandles
-    from backtests.marketdata.services import candles_delete, candles_ingest
+    from marketdata.parse import RawCandles
+    from marketdata.services import candles_delete, candles_ingest
     from optimizers.evaluate import Evaluator
     from optimizers.genetic import GeneticSearch, run_genetic
     from optimizers.models import OptimizationRun

@@ -146,7 +146,7 @@ def _float_column(columns: Columns, name: str, default: float, n: int) -> np.nda
 def engine_params(columns: Columns, n: int, maintenance_margin_rate: float) -> np.ndarray:
     """float64[C, N_ENG]: leverage (default 1), stop % and take profit % (NaN = none).
 
-    Checked like ``backtests.engine.runner`` checks one run; the error names the
+    Checked like ``engine.runner`` checks one run; the error names the
     first offending value.
     """
     eng = np.empty((n, sweep_nb.N_ENG), dtype=np.float64)

@@ -19,7 +19,7 @@ from specs.expressions import ExpressionError, compile_expression
 
 class Constraints:
     """``sources``: the Sweep's constraints; ``builtin``: the strategy's
-    (``StrategyDef.extra["constraints"]``); ``fixed``: the value of every parameter that
+    (``StrategyDef.constraints``); ``fixed``: the value of every parameter that
     is not swept; ``names``: every parameter name of the strategy."""
 
     def __init__(

@@ -4,7 +4,7 @@
 that survives across calls (a genetic run asks for a new population fifty times; each
 RSI or EMA it has seen is computed once). ``evaluate(columns, lo, hi)`` returns the
 metrics rows of a batch of full parameter sets, simulated over bars ``lo..hi-1``,
-exactly as ``backtests.engine.runner.run_backtest`` would compute them one by one
+exactly as ``engine.runner.run_backtest`` would compute them one by one
 (same kernels, same order of operations).
 
 No loop here runs over candles or combinations in Python: the adapters are numpy
@@ -20,9 +20,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from backtests.engine.config import ExecutionConfig
-from backtests.engine.enums import M_TOTAL_TRADES, METRIC_NAMES, N_METRICS, trade_dt
-from backtests.engine.runner import Candles
+from engine.config import ExecutionConfig
+from engine.enums import M_TOTAL_TRADES, METRIC_NAMES, N_METRICS, trade_dt
+from engine.runner import Candles
 from optimizers import sweep_nb
 from optimizers.adapters import engine_params, get_adapter
 from optimizers.space import column_length

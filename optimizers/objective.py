@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from backtests.engine.enums import M_TOTAL_TRADES, METRIC_NAMES
+from engine.enums import M_TOTAL_TRADES, METRIC_NAMES
 
 MAXIMIZE = "maximize"
 MINIMIZE = "minimize"

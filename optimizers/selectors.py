@@ -11,7 +11,7 @@ from django.db.models import F, FloatField, Max, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from backtests.engine.enums import METRIC_NAMES
+from engine.enums import METRIC_NAMES
 from optimizers.models import RANKING, TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
 
 # Trial orderings the API and the page accept: the indexed columns, then any contract

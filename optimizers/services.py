@@ -44,9 +44,9 @@ from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from backtests.marketdata.read import NoCandles, candles_load
 from backtests.series import preview_points
 from backtests.services import run_enqueue
+from marketdata.read import NoCandles, candles_load
 from optimizers import validation as val
 from optimizers.adapters import get_adapter
 from optimizers.constraints import Constraints
@@ -161,7 +161,7 @@ def sweep_plan(config: Mapping[str, Any]) -> Plan:
             sweep.get("constraints") or [],
             fixed={k: v for k, v in fixed.items() if k not in space.names},
             names=props,
-            builtin=strategy.extra.get("constraints", ()),
+            builtin=strategy.constraints,
         )
         objective = Objective.from_mapping(sweep.get("objective"))
         genetic = GeneticSettings.from_mapping(sweep.get("genetic"))

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from backtests.engine.metrics_nb import metrics_nb
-from backtests.engine.nb import simulate_nb
+from engine.metrics_nb import metrics_nb
+from engine.nb import simulate_nb
 from strategies.ema_cross_nb import ema_cross_signals_into
 from strategies.hyperrsi_nb import hyperrsi_signals_into
 from strategies.indicators_nb import ema_into, rsi_sma_into, rsi_wilder_into

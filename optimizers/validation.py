@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from backtests.engine.enums import METRIC_NAMES, trade_dt
-from backtests.engine.metrics_nb import metrics_nb
-from backtests.engine.runner import simulate
+from engine.enums import METRIC_NAMES, trade_dt
+from engine.metrics_nb import metrics_nb
+from engine.runner import simulate
 from optimizers.evaluate import Evaluator, metrics_dicts
 from optimizers.objective import Objective, rank_order
 from optimizers.space import columns_from_dicts

@@ -29,7 +29,7 @@ import numpy as np
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from backtests.engine.runner import TRADE_KEYS
+from engine.runner import TRADE_KEYS
 from specs.errors import SpecError, SpecValidationError
 from specs.expressions import ExpressionError, compile_expression
 from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
@@ -349,7 +349,7 @@ def _normalise_sweep(
     else:
         out["validation"] = None
     constraints = list(out["constraints"])
-    for constraint in strategy.extra.get("constraints", ()):
+    for constraint in strategy.constraints:
         if constraint not in constraints:
             constraints.append(constraint)
     out["constraints"] = constraints
@@ -475,7 +475,7 @@ class _Checker:
         if params_ok:
             assert state.strategy is not None
             full = state.strategy.with_defaults(params)
-            for constraint in state.strategy.extra.get("constraints", ()):
+            for constraint in state.strategy.constraints:
                 expression = compile_expression(constraint)
                 if expression.names <= set(full) and not expression(full):
                     state.add(("params",), f"the parameters break the strategy's rule '{constraint}'")
@@ -647,7 +647,7 @@ class _Checker:
                 )
             elif constraints_ok and state.grid_size <= self.max_combinations:
                 written = {expression.source for _, expression in compiled}
-                for rule in strategy.extra.get("constraints", ()):
+                for rule in strategy.constraints:
                     if rule not in written:
                         compiled.append((("space",), compile_expression(rule, names=props)))
                 self.count_feasible(state, props, space, base, compiled)

@@ -5,7 +5,7 @@ EMAs (``indicators``) and the crossing kernel (``signals_from_indicators``) are
 separate so that a sweep computes each EMA period once.
 
 ``fast_period`` is meant to be the shorter span; the schema cannot say so across two
-properties, so it is listed in ``extra["constraints"]`` for sweeps and spec checks.
+properties, so it is listed in ``constraints`` for sweeps and spec checks.
 With fast ≥ slow the kernel still runs (the roles of the lines swap; equal spans never
 cross).
 """
@@ -83,6 +83,6 @@ STRATEGY = register(
         params_schema=PARAMS_SCHEMA,
         warmup=warmup,
         signals=signals,
-        extra={"constraints": ["fast_period < slow_period"]},
+        constraints=("fast_period < slow_period",),
     )
 )

@@ -10,7 +10,7 @@ in two so that sweeps can cache indicators:
 
 ``signals(params, open, high, low, close, volume)`` chains both; it is the
 ``StrategyDef.signals`` a caller with its own engine loop uses. ``run_backtest`` runs
-``fused_backtest`` instead (``extra["fused"]``): the same backtest in one pass over the
+``fused_backtest`` instead (``StrategyDef.fused``): the same backtest in one pass over the
 bars (``hyperrsi_fused_nb``), bit-identical to ``signals`` + the engine kernels.
 """
 
@@ -154,7 +154,7 @@ def fused_backtest(
     equity_out: np.ndarray,
     trades_out: np.ndarray,
 ) -> tuple:
-    """The whole backtest in one pass: the ``extra["fused"]`` hook (protocol in
+    """The whole backtest in one pass: the ``StrategyDef.fused`` hook (protocol in
     ``strategies.registry``), running ``hyperrsi_fused_nb.hyperrsi_backtest_nb``."""
     p = STRATEGY.with_defaults(params)
     rsi_period = int(p["rsi_period"])
@@ -194,6 +194,7 @@ STRATEGY = register(
         params_schema=PARAMS_SCHEMA,
         warmup=warmup,
         signals=signals,
-        extra={"constraints": ["rsi_oversold < rsi_overbought"], "fused": fused_backtest},
+        constraints=("rsi_oversold < rsi_overbought",),
+        fused=fused_backtest,
     )
 )

@@ -16,7 +16,7 @@ functions ``indicators_nb.rsi_wilder_into``/``rsi_sma_into``/``ema_into`` run
 (``gain_loss``, ``wilder_step``, ``window_add``/``window_drop``/``window_sums`` on the
 same re-summing schedule, ``ema_step``), so the values, and hence the signals, are
 bit-identical; the signal rule is ``hyperrsi_signals_into``'s.
-``tests/backtests/engine/test_fused.py`` holds the whole to the unfused path.
+``tests/engine/test_fused.py`` holds the whole to the unfused path.
 
 Fusing is lookahead-safe: the RSI and EMA at bar i use closes up to i only, as they do
 in the unfused kernels, and with fill=next_open bar i's signal is held as "pending" and
@@ -31,9 +31,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from backtests.engine.enums import FILL_NEXT_OPEN
-from backtests.engine.metrics_nb import metrics_finish, metrics_start, metrics_step
-from backtests.engine.nb import (
+from engine.enums import FILL_NEXT_OPEN
+from engine.metrics_nb import metrics_finish, metrics_start, metrics_step
+from engine.nb import (
     CASH,
     N_TRADES,
     NO_TRADE,

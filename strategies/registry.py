@@ -10,8 +10,10 @@ A strategy is framework-free data plus kernels:
 - ``warmup(params) -> int``: the first bar index at which a signal may occur.
 - ``signals(params, open, high, low, close, volume) -> int8[n]``: +1 long, -1 short,
   0 none; bar i may use data up to and including bar i's close only.
-- optionally ``extra["fused"]``: a kernel running the whole backtest in one pass, which
-  ``backtests.engine.run_backtest`` then uses instead of ``signals`` + the engine
+- ``constraints``: expressions over its params that must hold (``"fast_period <
+  slow_period"``) beyond what the schema can say; specs and sweeps check them.
+- optionally ``fused``: a kernel running the whole backtest in one pass, which
+  ``engine.run_backtest`` then uses instead of ``signals`` + the engine
   kernels. Called as ``fused(params, columns, engine, equity_out, trades_out)``:
   params with defaults filled in; columns a mapping of the coerced (not value-checked)
   int64 ``ts`` and float64 ``open/high/low/close/volume``; engine the tuple
@@ -21,7 +23,7 @@ A strategy is framework-free data plus kernels:
   to fill. It returns ``(status, n_first_step, n_trades, n_exposed, sum_r, sum_down2,
   ss, max_dd, max_dd_ms)`` as ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb``
   documents, and must give exactly what ``signals`` + ``simulate_nb`` + ``metrics_nb``
-  give (``tests/backtests/engine/test_fused.py`` holds HYPERRSI's to that).
+  give (``tests/engine/test_fused.py`` holds HYPERRSI's to that).
 
 Strategies register themselves at import time of ``strategies.builtin``.
 """
@@ -29,7 +31,7 @@ Strategies register themselves at import time of ``strategies.builtin``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,7 +47,8 @@ class StrategyDef:
     params_schema: dict[str, Any]
     warmup: Callable[[Mapping[str, Any]], int]
     signals: SignalFn
-    extra: dict[str, Any] = field(default_factory=dict)
+    constraints: tuple[str, ...] = ()
+    fused: Callable[..., tuple] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The default value of every parameter that has one."""

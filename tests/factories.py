@@ -16,14 +16,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from backtests.engine.runner import BacktestResult, run_backtest, simulate
-from backtests.marketdata.parse import RawCandles
-from backtests.marketdata.services import candles_ingest
-from backtests.marketdata.timeframes import timeframe_ms
 from backtests.models import BacktestRun, RunStatus
 from backtests.services import run_results_store
+from engine.runner import BacktestResult, run_backtest, simulate
+from marketdata.parse import RawCandles
+from marketdata.services import candles_ingest
+from marketdata.timeframes import timeframe_ms
 from specs.models import Spec, SpecKind
 from specs.services import content_hash
+from strategies.registry import get_strategy
 
 PASSWORD = "correct horse battery staple"
 T0_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -208,7 +209,7 @@ def make_run(
         if store:
             store_candles(run.symbol, run.timeframe, candles)
         if trades:
-            result = run_backtest(candles, run.strategy, config["params"], config["execution"])
+            result = run_backtest(candles, get_strategy(run.strategy), config["params"], config["execution"])
         else:
             result = simulate(
                 candles["ts"],

@@ -168,7 +168,7 @@ def ema_cross_signals(close, *, fast_period=12, slow_period=26):
 
 # --- The engine: a bar-by-bar simulation and the metrics table -----------------------
 # Written from DESIGN.md ("Engine semantics", "Metrics") independently of the Numba
-# kernels in backtests/engine; every rule is a plain if/else in the contract's order.
+# kernels in engine; every rule is a plain if/else in the contract's order.
 
 LONG, SHORT = 1, -1
 

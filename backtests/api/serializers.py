@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from backtests.engine.runner import TRADE_KEYS
 from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
+from engine.runner import TRADE_KEYS
 
 
 class SpecRefSerializer(serializers.Serializer):

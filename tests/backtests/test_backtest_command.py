@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from django.core.management import CommandError, call_command
 
-from backtests.engine.runner import run_backtest
 from backtests.management.commands.backtest import parse_set
 from backtests.models import BacktestRun, RunStatus
+from engine.runner import run_backtest
 from specs.services import spec_apply
+from strategies.registry import get_strategy
 from tests.conftest import REPO
 from tests.factories import make_user, random_walk_candles, store_candles
 
@@ -57,7 +58,11 @@ def test_file_mode_writes_the_engines_result_with_no_database(sample_csv_path, t
         "leverage": 3, "stop_loss_percent": 2.0,
     }  # fmt: skip
     expected = run_backtest(
-        candles, "hyperrsi", spec_params, {"slippage_bps": 1, "fill": "next_open"}, timeframe_minutes=15
+        candles,
+        get_strategy("hyperrsi"),
+        spec_params,
+        {"slippage_bps": 1, "fill": "next_open"},
+        timeframe_minutes=15,
     ).to_json_dict()
     assert written["metrics"] == expected["metrics"]
     assert written["trades"] == expected["trades"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backtests.marketdata.coverage import coverage_compute, gaps_find
+from marketdata.coverage import coverage_compute, gaps_find
 from tests.marketdata.builders import M15, T0_MS
 
 

@@ -11,10 +11,10 @@ import pytest
 from django.core.cache import cache
 from django.core.management.base import CommandError
 
-from backtests.marketdata.parse import RawCandles, csv_read
-from backtests.marketdata.read import candles_load
-from backtests.marketdata.services import CandlesInvalid, candles_delete, candles_ingest
-from backtests.models import Candle, CandleSeries
+from marketdata.models import Candle, CandleSeries
+from marketdata.parse import RawCandles, csv_read
+from marketdata.read import candles_load
+from marketdata.services import CandlesInvalid, candles_delete, candles_ingest
 from tests.marketdata.builders import GOOD_LINES, M15, T0_MS, bar_lines, load, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +176,7 @@ def test_the_service_raises_before_writing_and_keeps_gaps_out_of_validation(tmp_
 
 
 def test_it_upserts_more_rows_than_one_copy_chunk(monkeypatch):
-    monkeypatch.setattr("backtests.marketdata.services.CHUNK_ROWS", 4)
+    monkeypatch.setattr("marketdata.services.CHUNK_ROWS", 4)
     n = 10
     ts = T0_MS + np.arange(n, dtype=np.int64) * M15
     price = np.arange(1, n + 1, dtype=np.float64)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from backtests.marketdata.parse import (
+from marketdata.parse import (
     CandleFileError,
     csv_read,
     file_read,
@@ -17,7 +17,7 @@ from backtests.marketdata.parse import (
     redis_key_parse,
     url_redact,
 )
-from backtests.marketdata.timeframes import timeframe_ms, timeframe_parse
+from marketdata.timeframes import timeframe_ms, timeframe_parse
 from tests.marketdata.builders import GOOD_LINES, HEADER, M15, T0_MS, write_csv
 
 EXPECTED_TS = [T0_MS, T0_MS + M15, T0_MS + 2 * M15]

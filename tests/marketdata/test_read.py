@@ -10,12 +10,12 @@ import redis
 from django.core.cache import cache
 from django.db import DataError, connection, transaction
 
-from backtests.marketdata import read
-from backtests.marketdata.parse import RawCandles
-from backtests.marketdata.read import Candles, NoCandles, cache_key, candles_load, copy_out
-from backtests.marketdata.resample import edges_trim, ohlcv_resample
-from backtests.marketdata.services import candles_ingest
-from backtests.models import Candle, CandleSeries
+from marketdata import read
+from marketdata.models import Candle, CandleSeries
+from marketdata.parse import RawCandles
+from marketdata.read import Candles, NoCandles, cache_key, candles_load, copy_out
+from marketdata.resample import edges_trim, ohlcv_resample
+from marketdata.services import candles_ingest
 from tests.marketdata.builders import M15, T0_MS, load
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_a_cache_outage_falls_back_to_the_database(monkeypatch, caplog):
 
     monkeypatch.setattr(read, "_redis_client", broken)
     assert candles_load("OUTAGE", "15m").ts.tolist() == [T0_MS]
-    messages = [r.getMessage() for r in caplog.records if r.name == "backtests.marketdata.read"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "marketdata.read"]
     assert [m.split(" for ")[0] for m in messages] == [
         "candle cache read failed",
         "candle cache write failed",

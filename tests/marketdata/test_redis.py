@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from backtests.models import Candle, CandleSeries
+from marketdata.models import Candle, CandleSeries
 from tests.marketdata.builders import M15, T0_MS, load
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from backtests.marketdata.parse import RawCandles
-from backtests.marketdata.services import candles_ingest
-from backtests.models import CandleSeries
+from marketdata.models import CandleSeries
+from marketdata.parse import RawCandles
+from marketdata.services import candles_ingest
 from tests.marketdata.builders import M15, T0_MS
 
 migration = importlib.import_module("backtests.migrations.0002_candles")
@@ -111,15 +111,15 @@ def test_the_coverage_api_needs_a_login_and_lists_each_series(django_user_model)
 @pytest.mark.django_db
 def test_the_admin_lists_series_read_only(admin_client):
     series = _store_with_gap("ADM-ETH")
-    listing = admin_client.get("/admin/backtests/candleseries/")
+    listing = admin_client.get("/admin/marketdata/candleseries/")
     assert listing.status_code == 200
     assert "ADM-ETH" in listing.content.decode()
-    page = admin_client.get(f"/admin/backtests/candleseries/{series.pk}/change/")
+    page = admin_client.get(f"/admin/marketdata/candleseries/{series.pk}/change/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "2024-01-01T00:45:00Z" in html
     assert 'name="_save"' not in html
-    assert admin_client.get("/admin/backtests/candleseries/add/").status_code == 403
+    assert admin_client.get("/admin/marketdata/candleseries/add/").status_code == 403
 
 
 @pytest.mark.django_db

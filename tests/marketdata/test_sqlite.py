@@ -26,8 +26,8 @@ LINES = [
 ]
 
 READ = (
-    "import json; from backtests.marketdata.read import candles_load;"
-    "from backtests.models import CandleSeries;"
+    "import json; from marketdata.read import candles_load;"
+    "from marketdata.models import CandleSeries;"
     "c = candles_load('SQL-BTC', '15m'); h = candles_load('SQL-BTC', '1h');"
     "s = CandleSeries.objects.get(symbol='SQL-BTC');"
     "print(json.dumps({'n15': len(c), 'ts0': int(c.ts[0]), 'close': c.close.tolist(),"

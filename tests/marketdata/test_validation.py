@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from django.core.management.base import CommandError
 
-from backtests.marketdata.parse import RawCandles
-from backtests.marketdata.validate import candles_validate
-from backtests.models import Candle, CandleSeries
+from marketdata.models import Candle, CandleSeries
+from marketdata.parse import RawCandles
+from marketdata.validate import candles_validate
 from tests.marketdata.builders import GOOD_LINES, M15, T0_MS, load, write_csv
 
 # Each case replaces the second data row (file line 3) with a row that breaks one rule.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
-from backtests.marketdata.parse import RawCandles
-from backtests.marketdata.services import candles_ingest
+from marketdata.parse import RawCandles
+from marketdata.services import candles_ingest
 from specs.models import Spec
 from specs.services import spec_apply
 from tests.optimizers.builders import walk_candles

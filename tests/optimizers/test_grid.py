@@ -87,7 +87,7 @@ def test_it_combines_several_constraints_and_strategy_ones():
         ["slow_period - fast_period >= 10"],
         fixed=ema.defaults(),
         names=list(ema.params_schema["properties"]),
-        builtin=ema.extra["constraints"],
+        builtin=ema.constraints,
     )
     columns, size = grid_columns(s, c, max_combinations=1000)
     assert size == 18

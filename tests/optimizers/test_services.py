@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from backtests.engine.runner import run_backtest
+from engine.runner import run_backtest
 from optimizers import services
 from optimizers.evaluate import Evaluator
 from optimizers.genetic import GeneticSearch, run_genetic
 from optimizers.models import ChunkStatus, SweepStatus, Trial
 from optimizers.space import params_hash
 from optimizers.validation import oos_split, walk_forward_windows
+from strategies.registry import get_strategy
 from tests.optimizers.conftest import GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,9 @@ def test_it_runs_a_grid_sweep_end_to_end(grid_spec, alice, candles, django_captu
     assert run.best_objective == best.total_return
     # and it is what a single run of those params gives
     params = {**grid_spec.backtest_spec().data["params"], **best.params}
-    single = run_backtest(candles, "hyperrsi", params, grid_spec.backtest_spec().data["execution"])
+    single = run_backtest(
+        candles, get_strategy("hyperrsi"), params, grid_spec.backtest_spec().data["execution"]
+    )
     assert single.metrics["total_return"] == pytest.approx(best.total_return, rel=1e-9)
     assert single.metrics["total_trades"] == best.total_trades == best.metrics["total_trades"]
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from backtests.engine.enums import METRIC_NAMES
-from backtests.engine.runner import run_backtest, simulate
+from engine.enums import METRIC_NAMES
+from engine.runner import run_backtest, simulate
 from optimizers.evaluate import Evaluator, full_columns
 from optimizers.grid import grid_columns
 from optimizers.space import Space, dicts_from_columns
@@ -69,7 +69,7 @@ def test_it_equals_run_backtest_for_every_hyperrsi_combination(execution):
     _, rows = evaluate("hyperrsi", combos, execution=execution)
     st = get_strategy("hyperrsi")
     for combo, row in zip(combos, rows, strict=True):
-        single = run_backtest(CANDLES, "hyperrsi", st.with_defaults(combo), execution)
+        single = run_backtest(CANDLES, get_strategy("hyperrsi"), st.with_defaults(combo), execution)
         assert_same_metrics(row, single.metrics, str(combo))
     # the trades actually vary: a test that every combination agrees on zero trades proves nothing
     assert len(set(rows[:, METRIC_NAMES.index("total_trades")].tolist())) > 50
@@ -88,7 +88,7 @@ def test_it_equals_run_backtest_for_ema_cross_with_take_profit():
     _, rows = evaluate("ema_cross", combos, base={"stop_loss_percent": 1.0})
     for combo, row in zip(combos, rows, strict=True):
         params = {"stop_loss_percent": 1.0, **combo}
-        assert_same_metrics(row, run_backtest(CANDLES, "ema_cross", params).metrics, str(combo))
+        assert_same_metrics(row, run_backtest(CANDLES, get_strategy("ema_cross"), params).metrics, str(combo))
 
 
 def test_it_computes_each_distinct_indicator_once():

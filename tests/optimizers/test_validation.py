@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backtests.engine.runner import simulate
+from engine.runner import simulate
 from optimizers.evaluate import Evaluator
 from optimizers.objective import Objective
 from optimizers.space import Space, columns_from_dicts

@@ -6,9 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from backtests.reports import charts
-from backtests.reports.layouts import resolve_layout
-from backtests.reports.sections import CHART_SIZES, chart_cache_key
+from reports import charts
+from reports.layouts import resolve_layout
+from reports.sections import CHART_SIZES, chart_cache_key
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from backtests.reports import charts
-from backtests.reports.charts import NothingToDraw, Size, TradeMarks
+from reports import charts
+from reports.charts import NothingToDraw, Size, TradeMarks
 
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from backtests.models import RunStatus
-from backtests.reports.compare import CompareError, parse_ids
+from reports.compare import CompareError, parse_ids
 from specs.models import SpecKind
 from tests.factories import backtest_data, make_run, make_spec
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backtests.reports import format as fmt
-from backtests.reports.layouts import ALL_METRICS
+from reports import format as fmt
+from reports.layouts import ALL_METRICS
 
 
 @pytest.mark.parametrize(

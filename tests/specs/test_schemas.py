@@ -37,7 +37,7 @@ def test_each_kind_has_a_valid_draft_2020_12_schema_file(kind):
 
 
 def test_the_schema_files_list_exactly_the_engine_metric_names():
-    from backtests.engine.enums import METRIC_NAMES
+    from engine.enums import METRIC_NAMES
 
     sweep = file_schema("Sweep")["properties"]["objective"]["properties"]["metric"]["enum"]
     sections = file_schema("ReportLayout")["properties"]["sections"]["items"]["allOf"]
@@ -47,7 +47,7 @@ def test_the_schema_files_list_exactly_the_engine_metric_names():
 
 
 def test_the_execution_defaults_match_the_engine():
-    from backtests.engine.config import ExecutionConfig
+    from engine.config import ExecutionConfig
 
     defaults = {
         key: prop["default"]

@@ -144,8 +144,8 @@ def test_params_at_the_bounds_are_accepted(name, params):
 
 
 def test_builtins_declare_their_cross_field_constraints():
-    assert get_strategy("hyperrsi").extra["constraints"] == ["rsi_oversold < rsi_overbought"]
-    assert get_strategy("ema_cross").extra["constraints"] == ["fast_period < slow_period"]
+    assert get_strategy("hyperrsi").constraints == ("rsi_oversold < rsi_overbought",)
+    assert get_strategy("ema_cross").constraints == ("fast_period < slow_period",)
 
 
 def test_price_array_returns_contiguous_float64_without_copying_when_it_can():

@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backtests.marketdata.parse import CandleFileError, file_read, redis_key_parse, redis_read, url_redact
-from backtests.marketdata.services import CandlesInvalid, IngestResult, candles_ingest
+from marketdata.parse import CandleFileError, file_read, redis_key_parse, redis_read, url_redact
+from marketdata.services import CandlesInvalid, IngestResult, candles_ingest
 
 GAPS_SHOWN = 5
 

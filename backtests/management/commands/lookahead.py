@@ -68,8 +68,8 @@ class Command(BaseCommand):
             return doc, candles
         if not opts["name"]:
             raise CommandError("give a stored Backtest spec NAME, or --spec FILE.yaml --candles FILE.csv")
-        from backtests.marketdata.read import NoCandles, candles_load
         from backtests.run_config import RunConfigError, backtest_spec_for
+        from marketdata.read import NoCandles, candles_load
         from specs.owners import resolve_owner
 
         try:

@@ -22,8 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--html", type=Path, metavar="OUT.html", help="write the HTML page here")
 
     def handle(self, *args, run_id: int, pdf: Path | None, html: Path | None, **options):
-        from backtests.reports.pdf import html_to_pdf
-        from backtests.reports.render import run_report_html
+        from reports.pdf import html_to_pdf
+        from reports.render import run_report_html
 
         if pdf is None and html is None:
             raise CommandError("nothing to write: give --pdf OUT.pdf and/or --html OUT.html")

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from backtests import services
-from backtests.engine.runner import run_backtest
-from backtests.marketdata.read import candles_load
 from backtests.models import BacktestRun, RunStatus, Trade
 from backtests.run_config import RunConfigError
+from engine.runner import run_backtest
+from marketdata.read import candles_load
+from strategies.registry import get_strategy
 from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +53,11 @@ def test_it_runs_a_queued_run_to_succeeded_with_the_engines_results(
     assert run.status == RunStatus.SUCCEEDED, run.error
     candles = candles_load(SYMBOL, "1h", "2024-01-01", "2024-03-01")
     expected = run_backtest(
-        candles, "ema_cross", run.config["params"], run.config["execution"], timeframe_minutes=60
+        candles,
+        get_strategy("ema_cross"),
+        run.config["params"],
+        run.config["execution"],
+        timeframe_minutes=60,
     )
     assert run.metrics == expected.metrics
     assert run.total_trades == expected.metrics["total_trades"] > 0
@@ -188,7 +193,7 @@ def test_overrides_change_what_runs_and_the_spec_keeps_its_own(spec, owner):
 
 
 def test_every_contract_metric_has_a_column_on_the_run():
-    from backtests.engine.enums import METRIC_NAMES
+    from engine.enums import METRIC_NAMES
 
     columns = {field.name for field in BacktestRun._meta.get_fields()}
     assert set(METRIC_NAMES) <= columns

@@ -18,12 +18,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backtests import services
-from backtests.engine.runner import run_backtest
-from backtests.marketdata.read import candles_load
 from backtests.models import BacktestRun, RunStatus
 from backtests.run_config import backtest_spec_for
 from backtests.tasks import fail_stale_runs
+from engine.runner import run_backtest
+from marketdata.read import candles_load
 from specs.services import spec_apply
+from strategies.registry import get_strategy
 from tests.conftest import REPO
 from tests.factories import make_user
 from tests.qcluster import Cluster
@@ -76,7 +77,9 @@ def test_a_run_posted_to_the_api_is_executed_by_a_real_worker(example, cluster):
     detail = client.get(response["Location"]).json()
     candles = candles_load("BTC-USD", "15m", "2021-10-01", "2021-12-29")
     config = run.config
-    expected = run_backtest(candles, "hyperrsi", config["params"], config["execution"], timeframe_minutes=15)
+    expected = run_backtest(
+        candles, get_strategy("hyperrsi"), config["params"], config["execution"], timeframe_minutes=15
+    )
     assert detail["metrics"] == expected.metrics
     trades, url = [], detail["links"]["trades"]
     while url:

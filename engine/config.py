@@ -1,0 +1,107 @@
+"""Execution settings of a run: the ``execution`` mapping of a Backtest spec."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from engine.enums import FILL_NAMES, OPPOSITE_NAMES
+
+
+def _number(name: str, value: Any) -> float:
+    # bool is an int subclass; "fee_rate: true" in YAML is a mistake, not 1.0.
+    # numbers.Real also admits numpy scalars (np.int64 is not an int).
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"execution.{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"execution.{name} must be finite, got {value!r}")
+    return value
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"execution.{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """How orders are filled and charged (DESIGN.md, "Engine semantics").
+
+    initial_capital: quote currency, > 0. fee_rate: fraction of fill notional charged on
+    entry and on exit, 0 <= fee_rate < 1. slippage_bps: each fill moved against the
+    trader by this many basis points, 0 <= slippage_bps < 10000. fill: "close" or
+    "next_open". position_size: fraction of equity committed (margin + entry fee),
+    0 < position_size <= 1. maintenance_margin_rate: 0 <= mmr < 1 (must also be below
+    1 / leverage, checked when the leverage is known). on_opposite: "reverse", "close"
+    or "ignore".
+    """
+
+    initial_capital: float = 10000.0
+    fee_rate: float = 0.0004
+    slippage_bps: float = 0.0
+    fill: str = "next_open"
+    position_size: float = 1.0
+    maintenance_margin_rate: float = 0.005
+    on_opposite: str = "reverse"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise ints to floats in place once
+        set_(self, "initial_capital", _number("initial_capital", self.initial_capital))
+        set_(self, "fee_rate", _number("fee_rate", self.fee_rate))
+        set_(self, "slippage_bps", _number("slippage_bps", self.slippage_bps))
+        set_(self, "position_size", _number("position_size", self.position_size))
+        set_(
+            self,
+            "maintenance_margin_rate",
+            _number("maintenance_margin_rate", self.maintenance_margin_rate),
+        )
+        _choice("fill", self.fill, FILL_NAMES)
+        _choice("on_opposite", self.on_opposite, OPPOSITE_NAMES)
+        if self.initial_capital <= 0:
+            raise ValueError(f"execution.initial_capital must be > 0, got {self.initial_capital!r}")
+        if not 0 <= self.fee_rate < 1:
+            raise ValueError(f"execution.fee_rate must be in [0, 1), got {self.fee_rate!r}")
+        if not 0 <= self.slippage_bps < 10000:
+            raise ValueError(f"execution.slippage_bps must be in [0, 10000), got {self.slippage_bps!r}")
+        if not 0 < self.position_size <= 1:
+            raise ValueError(f"execution.position_size must be in (0, 1], got {self.position_size!r}")
+        if not 0 <= self.maintenance_margin_rate < 1:
+            raise ValueError(
+                f"execution.maintenance_margin_rate must be in [0, 1), got {self.maintenance_margin_rate!r}"
+            )
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> ExecutionConfig:
+        """Build from a spec's ``execution`` mapping; missing keys take the defaults.
+
+        Raises ``ValueError`` naming the field for an unknown key or a bad value.
+        """
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ValueError(f"execution must be a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(str(key) for key in data if key not in known)
+        if unknown:
+            raise ValueError(
+                f"execution.{unknown[0]} is not a known setting (known: {', '.join(sorted(known))})"
+            )
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def fill_code(self) -> int:
+        return FILL_NAMES.index(self.fill)
+
+    @property
+    def opposite_code(self) -> int:
+        return OPPOSITE_NAMES.index(self.on_opposite)

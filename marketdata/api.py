@@ -1,0 +1,75 @@
+"""Read-only API for candle coverage: ``GET /api/v1/candles/coverage/`` and ``…/{id}/``.
+
+Any authenticated user. The list leaves the gap list out (a series can have up to a
+thousand gaps); the detail includes it. Filter the list with ``?symbol=``/``?timeframe=``.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import SimpleRouter
+
+from marketdata.models import CandleSeries
+
+_FIELDS = [
+    "id",
+    "symbol",
+    "timeframe",
+    "first_ts",
+    "last_ts",
+    "row_count",
+    "gap_count",
+    "missing_bars",
+    "zero_volume_count",
+    "loaded_at",
+    "source",
+    "load_version",
+    "last_inserted",
+    "last_updated",
+    "last_rejected",
+]
+
+
+class CandleSeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CandleSeries
+        fields = _FIELDS
+        read_only_fields = _FIELDS
+
+
+class GapSerializer(serializers.Serializer):
+    start = serializers.CharField(help_text="first missing bar's open time, ISO 8601 UTC")
+    end = serializers.CharField(help_text="next stored bar's open time, ISO 8601 UTC")
+    missing_bars = serializers.IntegerField()
+    seconds = serializers.IntegerField()
+
+
+class CandleSeriesDetailSerializer(CandleSeriesSerializer):
+    gaps = GapSerializer(many=True, read_only=True)
+
+    class Meta(CandleSeriesSerializer.Meta):
+        fields = [*_FIELDS, "gaps"]
+        read_only_fields = fields
+
+
+class CandleCoverageViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated]
+    queryset = CandleSeries.objects.order_by("symbol", "timeframe")
+
+    def get_serializer_class(self):
+        return CandleSeriesDetailSerializer if self.action == "retrieve" else CandleSeriesSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action == "list":
+            qs = qs.defer("gaps")
+            for name in ("symbol", "timeframe"):
+                if value := self.request.query_params.get(name):
+                    qs = qs.filter(**{name: value})
+        return qs
+
+
+router = SimpleRouter()
+router.register("coverage", CandleCoverageViewSet, basename="candle-coverage")
+urlpatterns = router.urls

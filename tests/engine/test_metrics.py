@@ -1,0 +1,243 @@
+"""Metrics: hand-computed small curves, null rules, and a direct numpy computation of the
+contract table on a real run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from engine import simulate
+from engine.enums import EXIT_END, METRIC_NAMES, trade_dt
+from engine.metrics_nb import metrics_nb
+from tests.engine.helpers import flat, load_sample, momentum_signals, run
+
+approx = pytest.approx
+DAY_MS = 86_400_000
+
+
+def metrics(equity, trades=None, *, capital=100.0, minutes=1440.0, step_ms=DAY_MS, exposed=0):
+    """metrics_nb over daily bars, as a {name: value or None} dict."""
+    equity = np.asarray(equity, dtype=np.float64)
+    ts = np.arange(equity.shape[0], dtype=np.int64) * step_ms
+    if trades is None:
+        trades = np.zeros(0, dtype=trade_dt)
+    values = metrics_nb(equity, ts, trades, minutes, capital, exposed)
+    return {name: (None if math.isnan(v) else float(v)) for name, v in zip(METRIC_NAMES, values, strict=True)}
+
+
+def make_trades(pnl, ret=None, bars_held=None, fees=None):
+    t = np.zeros(len(pnl), dtype=trade_dt)
+    t["pnl"] = pnl
+    t["return"] = ret if ret is not None else [p / 100 for p in pnl]
+    t["bars_held"] = bars_held if bars_held is not None else [1] * len(pnl)
+    t["fees"] = fees if fees is not None else [0.0] * len(pnl)
+    return t
+
+
+def test_equity_metrics_of_a_four_day_curve():
+    # e = 100, 110, 99, 121 on daily bars (bars_per_year = 365), capital 100
+    m = metrics([100, 110, 99, 121])
+    # total 121/100 - 1; span 3 days -> annual = 1.21^(365/3) - 1
+    assert m["total_return"] == approx(0.21)
+    assert m["annual_return"] == approx(1.21 ** (365 / 3) - 1)
+    # r = 0.1, -0.1, 121/99 - 1 = 0.2222...; mean 0.0740740...
+    r = [0.1, -0.1, 121 / 99 - 1]
+    mean = sum(r) / 3
+    std = math.sqrt(sum((x - mean) ** 2 for x in r) / 2)  # ddof = 1
+    assert m["volatility"] == approx(std * math.sqrt(365))
+    assert m["sharpe_ratio"] == approx(mean / std * math.sqrt(365))
+    # downside: sqrt((0 + 0.01 + 0) / 3)
+    assert m["sortino_ratio"] == approx(mean / math.sqrt(0.01 / 3) * math.sqrt(365))
+    # peak 110 at day 1, trough 99: 1 - 99/110 = 0.1, regained on day 3 -> 2 days
+    assert m["max_drawdown"] == approx(0.1)
+    assert m["max_drawdown_duration"] == 2.0
+    assert m["calmar_ratio"] == approx((1.21 ** (365 / 3) - 1) / 0.1)
+
+
+def test_drawdown_peak_is_the_last_bar_at_the_high_and_an_unregained_one_runs_to_the_end():
+    # 100, 100, 90, 100, 95: the first drawdown starts at day 1 (the last bar at 100 before
+    # the fall) and is regained at day 3 (equal counts) -> 2 days; the second starts at day 3
+    # and is never regained -> to the last bar, 1 day. Longest 2, deepest 1 - 90/100.
+    m = metrics([100, 100, 90, 100, 95])
+    assert m["max_drawdown_duration"] == 2.0
+    assert m["max_drawdown"] == approx(0.1)
+    m = metrics([100, 120, 110, 100, 105])  # never regained: day 1 -> day 4
+    assert m["max_drawdown_duration"] == 3.0
+    assert m["max_drawdown"] == approx(1 - 100 / 120)
+
+
+def test_duration_uses_timestamps_not_bar_counts():
+    # hourly bars: a 3-bar drawdown lasts 3/24 days
+    m = metrics([100, 90, 95, 100], minutes=60.0, step_ms=3_600_000)
+    assert m["max_drawdown_duration"] == approx(3 / 24)
+
+
+def test_flat_equity_has_null_ratios_and_zero_drawdown():
+    m = metrics([100, 100, 100, 100])
+    assert m["total_return"] == 0.0
+    assert m["annual_return"] == 0.0
+    assert m["volatility"] == 0.0
+    assert m["sharpe_ratio"] is None  # std 0
+    assert m["sortino_ratio"] is None  # no negative return
+    assert (m["max_drawdown"], m["max_drawdown_duration"]) == (0.0, 0.0)
+    assert m["calmar_ratio"] is None  # drawdown 0
+
+
+def test_no_trades_leave_trade_metrics_null():
+    m = metrics([100, 100, 100])
+    assert (m["total_trades"], m["total_fees"], m["exposure"]) == (0.0, 0.0, 0.0)
+    for name in (
+        "win_rate",
+        "profit_factor",
+        "avg_trade_return",
+        "avg_win",
+        "largest_win",
+        "avg_loss",
+        "largest_loss",
+        "expectancy",
+        "avg_bars_held",
+    ):
+        assert m[name] is None, name
+
+
+def test_trade_metrics():
+    # pnl 50, -20, 0, 30: wins are > 0 (50, 30), losses <= 0 (-20, 0)
+    t = make_trades([50, -20, 0, 30], ret=[0.5, -0.2, 0.0, 0.3], bars_held=[1, 2, 3, 4], fees=[1, 2, 3, 4])
+    m = metrics([100, 100, 160], t, exposed=2)
+    assert m["total_trades"] == 4
+    assert m["win_rate"] == 0.5
+    assert m["profit_factor"] == approx(80 / 20)
+    assert m["avg_trade_return"] == approx(0.15)
+    assert (m["avg_win"], m["largest_win"]) == (approx(40.0), 50.0)
+    assert (m["avg_loss"], m["largest_loss"]) == (approx(-10.0), -20.0)
+    assert m["expectancy"] == approx(15.0)
+    assert m["avg_bars_held"] == 2.5
+    assert m["total_fees"] == 10.0
+    assert m["exposure"] == approx(2 / 3)
+
+
+def test_profit_factor_null_without_a_loss_and_zero_without_a_win():
+    assert metrics([100, 110, 120], make_trades([10, 10]))["profit_factor"] is None
+    only_losses = metrics([100, 90, 80], make_trades([-10, -10]))
+    assert only_losses["profit_factor"] == 0.0
+    assert (only_losses["avg_win"], only_losses["largest_win"]) == (None, None)
+    # a zero-pnl trade is a "loss" for avg_loss, but the gross loss is 0: null ratio
+    zero = metrics([100, 100, 100], make_trades([0.0]))
+    assert (zero["profit_factor"], zero["avg_loss"], zero["win_rate"]) == (None, 0.0, 0.0)
+
+
+def test_returns_after_a_bust_bar_are_zero_and_annual_return_floors_at_minus_one():
+    # e = 100, -50, -20, 10: r_1 = -1.5, then r = 0 where the previous equity <= 0
+    m = metrics([100, -50, -20, 10])
+    r = [-1.5, 0.0, 0.0]
+    mean = sum(r) / 3
+    std = math.sqrt(sum((x - mean) ** 2 for x in r) / 2)
+    assert m["sharpe_ratio"] == approx(mean / std * math.sqrt(365))
+    assert m["max_drawdown"] == approx(1.5)
+    # total -0.9 > -1: the power formula still applies
+    assert m["annual_return"] == approx(0.1 ** (365 / 3) - 1)
+    bust = metrics([100, -50, -20, -5])
+    assert bust["total_return"] == approx(-1.05)
+    assert bust["annual_return"] == -1.0
+
+
+def test_two_bars_have_no_std_but_a_sortino():
+    m = metrics([100, 90])
+    assert (m["volatility"], m["sharpe_ratio"]) == (None, None)  # one return: ddof=1 undefined
+    assert m["sortino_ratio"] == approx(-0.1 / 0.1 * math.sqrt(365))
+
+
+def test_bars_per_year_follows_the_bar_length():
+    e = [100, 101, 100.5, 102, 101]
+    daily = metrics(e, minutes=1440.0)
+    hourly = metrics(e, minutes=60.0, step_ms=3_600_000)
+    assert hourly["sharpe_ratio"] == approx(daily["sharpe_ratio"] * math.sqrt(24))
+    assert hourly["volatility"] == approx(daily["volatility"] * math.sqrt(24))
+
+
+def test_an_overflowing_annual_return_is_null_in_the_output():
+    # +50% over two one-minute bars: 1.5^(365*1440) overflows; no inf may reach the output
+    res = run(flat(100, 150), [1, 0], fill="close", minutes=1.0)
+    assert res.metrics["annual_return"] is None
+    assert res.metrics["calmar_ratio"] is None
+    json.dumps(res.to_json_dict(), allow_nan=False)
+
+
+def numpy_metrics(equity, ts, trades, minutes, capital):
+    """The contract table written directly in numpy (independent of both engines)."""
+    e = np.asarray(equity)
+    prev = e[:-1]
+    r = np.where(prev > 0, e[1:] / np.where(prev > 0, prev, 1.0) - 1, 0.0)
+    ann = np.sqrt(365 * 24 * 60 / minutes)
+    total = e[-1] / capital - 1
+    span = (ts[-1] - ts[0]) / 86_400_000
+    annual = -1.0 if total <= -1 else (1 + total) ** (365 / span) - 1
+    peak = np.maximum.accumulate(e)
+    dd = 1 - e / peak
+    below = e < peak
+    # a drawdown run [a, b] of bars below the peak starts at peak bar a-1 and ends at b+1
+    # (or at the last bar when not regained)
+    edges = np.diff(np.r_[0, below.astype(int), 0])
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    ends = np.minimum(stops, len(e) - 1)
+    duration = float(np.max(ts[ends] - ts[starts - 1], initial=0)) / 86_400_000
+    pnl = trades["pnl"]
+    wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
+    # bars at whose close a trade is open: [entry, exit), plus the last bar for an end exit
+    exposed = np.sum(trades["exit_idx"] - trades["entry_idx"]) + np.sum(trades["exit_reason"] == EXIT_END)
+    sd = np.std(r, ddof=1)
+    downside = np.sqrt(np.mean(np.minimum(r, 0) ** 2))
+    return {
+        "total_return": total,
+        "annual_return": annual,
+        "volatility": sd * ann,
+        "sharpe_ratio": np.mean(r) / sd * ann,
+        "sortino_ratio": np.mean(r) / downside * ann,
+        "max_drawdown": dd.max(),
+        "max_drawdown_duration": duration,
+        "calmar_ratio": annual / dd.max(),
+        "total_trades": len(trades),
+        "win_rate": len(wins) / len(pnl),
+        "profit_factor": wins.sum() / -losses.sum(),
+        "avg_trade_return": trades["return"].mean(),
+        "avg_win": wins.mean(),
+        "largest_win": wins.max(),
+        "avg_loss": losses.mean(),
+        "largest_loss": losses.min(),
+        "expectancy": pnl.mean(),
+        "avg_bars_held": trades["bars_held"].mean(),
+        "exposure": exposed / len(e),
+        "total_fees": trades["fees"].sum(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("leverage", "stop", "tp", "execution"),
+    [
+        (3.0, 2.0, None, {"fill": "next_open"}),
+        (1.0, None, 1.5, {"fill": "close", "on_opposite": "close", "slippage_bps": 4.0}),
+    ],
+)
+def test_every_metric_matches_a_direct_numpy_computation(leverage, stop, tp, execution):
+    s = load_sample()
+    res = simulate(
+        s["ts"],
+        s["open"],
+        s["high"],
+        s["low"],
+        s["close"],
+        momentum_signals(s["close"]),
+        execution,
+        leverage=leverage,
+        stop_loss_percent=stop,
+        take_profit_percent=tp,
+    )
+    want = numpy_metrics(res.equity, s["ts"], res.trades, 15.0, 10000.0)
+    assert list(res.metrics) == list(METRIC_NAMES)
+    for name in METRIC_NAMES:
+        assert res.metrics[name] == approx(float(want[name]), rel=1e-9, abs=1e-12), name
+    assert res.metrics["max_drawdown_duration"] > 0
+    json.dumps(res.to_json_dict(), allow_nan=False)
