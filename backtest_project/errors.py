@@ -1,12 +1,18 @@
-"""JSON errors for the API, whatever raised them.
+"""JSON errors for the API, whatever raised them, and 503 while the database is down.
 
 DRF already answers its own exceptions with JSON; this covers the rest (Django's
-404 for an unknown /api/ path, a 500) so API clients never have to parse HTML.
+404 for an unknown /api/ path, a 500) so API clients never have to parse HTML. An
+unhandled error that is the database being unreachable (restarting, network) is not a
+bug of ours: it answers 503 with Retry-After, in JSON on the API and HTML elsewhere.
 """
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template import loader
 from django.views import defaults
 from rest_framework.views import exception_handler
 
@@ -31,10 +37,26 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+RETRY_AFTER_SECONDS = 10
+DATABASE_DOWN = "the database is unavailable; try again in a few seconds"
+
+
 def server_error(request):
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return _database_down(request)
     if _is_api(request):
         return JsonResponse({"detail": "internal server error"}, status=500)
     return defaults.server_error(request)
+
+
+def _database_down(request):
+    if _is_api(request):
+        response = JsonResponse({"detail": DATABASE_DOWN}, status=503)
+    else:
+        body = loader.render_to_string("503.html", {"message": DATABASE_DOWN})
+        response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def bad_request(request, exception=None):

@@ -7,7 +7,6 @@ versions and up/down only, never data.
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from django.conf import settings
@@ -16,9 +15,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-# A worker that has not reported for this long counts as gone. django-q2
-# clusters write their status every few seconds (Conf.GUARD_CYCLE is 0.5 s).
-WORKER_SILENT_AFTER_SECONDS = 60
+from jobs.workers import queue_status
 
 
 def check_database() -> dict:
@@ -49,28 +46,8 @@ def check_cache() -> dict:
         return {"ok": False, "backend": backend, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def check_queue() -> dict:
-    """A worker answered recently if a django-q2 cluster stat is fresh."""
-    broker = "redis" if "django_redis" in settings.Q_CLUSTER else "orm"
-    if settings.Q_CLUSTER.get("sync"):
-        return {"ok": True, "broker": broker, "workers": 0, "sync": True}
-    try:
-        from django_q.brokers import get_broker
-        from django_q.status import Stat
-
-        stats = Stat.get_all(broker=get_broker())
-        now = time.time()
-        fresh = [s for s in stats if now - s.timestamp.timestamp() < WORKER_SILENT_AFTER_SECONDS]
-        info = {"ok": bool(fresh), "broker": broker, "workers": sum(len(s.workers) for s in fresh)}
-        if not fresh:
-            info["error"] = "no django-q2 cluster has reported in the last minute (is qcluster running?)"
-        return info
-    except Exception as exc:
-        return {"ok": False, "broker": broker, "error": f"{type(exc).__name__}: {exc}"}
-
-
 @require_GET
 def health(request):
-    parts = {"database": check_database(), "cache": check_cache(), "queue": check_queue()}
+    parts = {"database": check_database(), "cache": check_cache(), "queue": queue_status()}
     ok = all(part["ok"] for part in parts.values())
     return JsonResponse({"status": "ok" if ok else "down", **parts}, status=200 if ok else 503)

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # before django_q: its `qcluster` command replaces django-q2's (waits for the
+    # services, runs the job housekeeper)
+    "jobs",
     "django_q",
     "specs",
     "strategies",
@@ -119,7 +122,9 @@ Q_CLUSTER = {
     "timeout": Q_TIMEOUT,
     "retry": Q_TIMEOUT + 60,
     "max_attempts": env_int("Q_MAX_ATTEMPTS", 2),
-    "queue_limit": 50,
+    # A cluster takes at most this many tasks ahead of its workers: a cluster that is
+    # killed loses only these (and its running ones); the housekeeper re-sends them.
+    "queue_limit": env_int("Q_QUEUE_LIMIT", 2),
     "bulk": 1,
     "catch_up": False,
     "sync": env_bool("Q_SYNC", False),
@@ -193,8 +198,17 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 # --- Product limits -----------------------------------------------------------
 SPEC_MAX_BYTES = env_int("SPEC_MAX_BYTES", 256 * 1024)
 SWEEP_MAX_COMBINATIONS = env_int("SWEEP_MAX_COMBINATIONS", 100_000)
-RUN_STALE_AFTER_SECONDS = env_int("RUN_STALE_AFTER_SECONDS", Q_TIMEOUT + 120)
-SWEEP_CHUNK_STALE_SECONDS = env_int("SWEEP_CHUNK_STALE_SECONDS", RUN_STALE_AFTER_SECONDS)
+
+# --- Jobs: heartbeats and the housekeeper (docs/operations.md) -------------------
+# A running job beats every JOB_HEARTBEAT_SECONDS; after JOB_STALE_SECONDS without a
+# beat its worker counts as dead and the job is requeued, up to JOB_MAX_ATTEMPTS claims.
+# A queued job whose task is not waiting in the broker JOB_RESEND_SECONDS after it was
+# sent is sent again. Every qcluster runs the housekeeper every JOB_HOUSEKEEPING_SECONDS.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 20)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_RESEND_SECONDS = env_int("JOB_RESEND_SECONDS", 30)
+JOB_HOUSEKEEPING_SECONDS = env_int("JOB_HOUSEKEEPING_SECONDS", 5)
 REPORT_CHART_CACHE_SECONDS = env_int("REPORT_CHART_CACHE_SECONDS", 7 * 24 * 3600)
 
 LOGGING = {

@@ -36,6 +36,10 @@ if "CACHE_KEY_PREFIX" not in os.environ:
 if "Q_CLUSTER_NAME" not in os.environ:
     Q_CLUSTER["name"] = TEST_NAMESPACE  # noqa: F405
 
+# A qcluster started by a crash test runs the test-only strategies (tests/plugins).
+if os.environ.get("BACKTEST_TEST_PLUGINS") == "1":
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.plugins"]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user creation in tests
 
 # One test database per pytest process: several suites may run at once on one

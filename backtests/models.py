@@ -1,9 +1,7 @@
 """A backtest run: one Backtest spec version executed over stored candles.
 
-The lifecycle is ``queued → running → succeeded | failed | cancelled``. Every
-transition is a guarded UPDATE filtered on the expected current status, so two
-workers (or a worker and a user's cancel) can never both win, and a final status
-is never overwritten.
+Its lifecycle (``queued → running → succeeded | failed | errored | cancelled``), the
+claim, the heartbeat and the doorbell are the shared ones of ``jobs.models``.
 """
 
 from __future__ import annotations
@@ -14,27 +12,20 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 
 from engine.enums import METRIC_NAMES
-
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+from jobs.models import Delivery, Job
 
 
 def _metric():
     return models.FloatField(null=True, blank=True, db_index=True)
 
 
-class BacktestRun(models.Model):
+class BacktestRun(Job, Delivery):
+    TASK = "backtests.tasks.execute_run"
+    TASK_LABEL = "backtest-run"
+    TASK_GROUP = "runs"
+
     spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="runs")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtest_runs"
@@ -48,16 +39,6 @@ class BacktestRun(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
 
-    status = models.CharField(
-        max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True
-    )
-    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=128, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns"
     )
@@ -107,43 +88,6 @@ class BacktestRun(models.Model):
         if self.metrics is None:
             return None
         return {name: self.metrics.get(name) for name in METRIC_NAMES}
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
-
-    # --- guarded transitions: each returns True when this call made the change ---
-    @classmethod
-    def claim(cls, pk: int, *, worker: str) -> bool:
-        """queued → running, for exactly one caller (a duplicate delivery gets False)."""
-        changed = cls.objects.filter(pk=pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING,
-            started_at=timezone.now(),
-            worker=worker[:128],
-            attempts=models.F("attempts") + 1,
-        )
-        return changed == 1
-
-    @classmethod
-    def fail(cls, pk: int, *, error: str, from_statuses=(RunStatus.QUEUED, RunStatus.RUNNING)) -> bool:
-        changed = cls.objects.filter(pk=pk, status__in=from_statuses).update(
-            status=RunStatus.FAILED, error=error[:10_000], finished_at=timezone.now()
-        )
-        return changed == 1
-
-    @classmethod
-    def cancel(cls, pk: int) -> bool:
-        """queued or running → cancelled; a running worker's results are then discarded."""
-        changed = cls.objects.filter(pk=pk, status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now()
-        )
-        return changed == 1
 
 
 class RunEquity(models.Model):

@@ -10,20 +10,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from jobs.errors import JobError
 from specs.models import Spec
 
 OVERRIDABLE = ("params", "market", "execution")
 
 
-class RunConfigError(Exception):
+class RunConfigError(JobError):
     """Bad overrides or an unknown spec; ``errors`` maps a field path to messages."""
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.errors = errors or {}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"detail": str(self), **({"errors": self.errors} if self.errors else {})}
 
 
 def backtest_spec_for(user, ref: str | int, version: int | None = None) -> Spec:

@@ -1,42 +1,40 @@
-"""Write paths for backtest runs: enqueue, execute, cancel, re-run, reap stale runs.
+"""Write paths for backtest runs: enqueue, execute, cancel, re-run.
 
-Tasks and views call these; they never touch run rows directly. Every status
-change goes through a guarded transition on the model (see models/runs.py).
+Tasks and views call these; they never touch run rows directly. Every status change
+goes through a guarded transition of ``jobs.models``; the housekeeper (``jobs``)
+requeues a run whose worker died and re-sends one whose task was lost.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
-from backtests.models import BacktestRun, RunEquity, RunStatus, Trade
+from backtests.models import BacktestRun, RunEquity, Trade
 from backtests.run_config import effective_config
 from backtests.series import preview_points
 from engine.enums import METRIC_NAMES
+from engine.errors import EngineInputError
 from engine.runner import BacktestResult, run_backtest
+from jobs.doorbell import ring
+from jobs.errors import JobError
+from jobs.heartbeat import heartbeat, worker_name
+from jobs.models import JobStatus
 from marketdata.read import NoCandles, candles_load
 from marketdata.timeframes import timeframe_minutes
-from strategies.registry import get_strategy
+from strategies.registry import StrategyError, UnknownStrategy, get_strategy
 
 log = logging.getLogger(__name__)
 
 PREVIEW_POINTS = 800
 # Every contract metric has a column of the same name on BacktestRun.
 METRIC_COLUMNS = METRIC_NAMES
-
-
-class RunError(Exception):
-    """A run cannot be created or changed; the message is meant for the user."""
 
 
 def run_enqueue(
@@ -47,7 +45,8 @@ def run_enqueue(
     ``overrides`` may change ``params``, ``market`` (period, symbol, timeframe) and
     ``execution``; they are validated like the spec itself (RunConfigError names
     the bad field). The task is sent after the transaction commits, so a worker
-    never sees a run id that is not in the database yet.
+    never sees a run id that is not in the database yet; when the broker is down the
+    run stays queued and the housekeeper sends it later.
     """
     overrides = overrides or {}
     config = effective_config(spec, overrides)
@@ -64,15 +63,8 @@ def run_enqueue(
         period_end=market.get("end"),
         rerun_of=rerun_of,
     )
-    transaction.on_commit(lambda: _send(run.pk))
+    transaction.on_commit(lambda: ring(BacktestRun, [run.pk]))
     return run
-
-
-def _send(run_id: int) -> None:
-    task_id = async_task(
-        "backtests.tasks.execute_run", run_id, task_name=f"backtest-run-{run_id}", group="runs"
-    )
-    BacktestRun.objects.filter(pk=run_id, task_id="").update(task_id=str(task_id or "")[:64])
 
 
 def run_rerun(*, run: BacktestRun, owner=None) -> BacktestRun:
@@ -85,10 +77,6 @@ def run_cancel(*, run: BacktestRun) -> bool:
     return BacktestRun.cancel(run.pk)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 @dataclass(frozen=True)
 class ExecuteOutcome:
     run_id: int
@@ -96,74 +84,75 @@ class ExecuteOutcome:
     message: str = ""
 
 
+# What a run can meet that is the user's to fix: the run ends `failed` with the message.
+# Anything else is ours: `errored`, logged with its traceback, re-raised for the queue.
+USER_ERRORS = (NoCandles, JobError, EngineInputError, StrategyError, UnknownStrategy)
+
+
 def run_execute(*, run_id: int) -> ExecuteOutcome:
     """Claim, load candles, run the engine and save results in one transaction.
 
-    A duplicate delivery, or a run cancelled before it started, does nothing. A
-    run cancelled while the engine ran keeps `cancelled`: the final guarded
-    update only applies to a row still `running`. User-actionable problems (no
-    data, bad config) become `failed` with that message; unexpected exceptions
-    become `failed` with the exception text and are re-raised for the queue's log.
+    A duplicate delivery, or a run cancelled before it started, does nothing. A run
+    cancelled while the engine ran keeps `cancelled`, and a run requeued while this
+    worker was presumed dead keeps its new claim: the results are saved only while
+    this claim (worker, attempt) still holds the row. The claim beats every
+    JOB_HEARTBEAT_SECONDS meanwhile.
     """
-    if not BacktestRun.claim(run_id, worker=worker_name()):
+    worker = worker_name()
+    attempt = BacktestRun.claim(run_id, worker=worker)
+    if not attempt:
         status = BacktestRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
         return ExecuteOutcome(run_id, status or "missing", "not claimed (already taken, cancelled or gone)")
-    _test_delay()
     run = BacktestRun.objects.get(pk=run_id)
     config = run.config
     market = config["market"]
-    try:
-        t0 = time.perf_counter()
-        candles = candles_load(market["symbol"], market["timeframe"], market.get("start"), market.get("end"))
-        t1 = time.perf_counter()
-        result = run_backtest(
-            candles,
-            get_strategy(config["strategy"]),
-            config["params"],
-            config["execution"],
-            timeframe_minutes=timeframe_minutes(market["timeframe"]),
+    with heartbeat(BacktestRun, run_id, worker=worker, attempt=attempt):
+        try:
+            t0 = time.perf_counter()
+            candles = candles_load(
+                market["symbol"], market["timeframe"], market.get("start"), market.get("end")
+            )
+            t1 = time.perf_counter()
+            result = run_backtest(
+                candles,
+                get_strategy(config["strategy"]),
+                config["params"],
+                config["execution"],
+                timeframe_minutes=timeframe_minutes(market["timeframe"]),
+            )
+            t2 = time.perf_counter()
+        except USER_ERRORS as exc:
+            BacktestRun.fail(run_id, error=str(exc), from_statuses=(JobStatus.RUNNING,))
+            return ExecuteOutcome(run_id, JobStatus.FAILED, str(exc))
+        except Exception as exc:
+            log.exception("run %s errored", run_id)
+            BacktestRun.error_out(
+                run_id,
+                error=f"internal error: {type(exc).__name__}: {exc}",
+                from_statuses=(JobStatus.RUNNING,),
+            )
+            raise
+        saved = _save_results(
+            run, attempt, result, candles.ts, load_seconds=t1 - t0, engine_seconds=t2 - t1, worker=worker
         )
-        t2 = time.perf_counter()
-    except (NoCandles, ValueError, KeyError) as exc:
-        BacktestRun.fail(run_id, error=_message(exc), from_statuses=(RunStatus.RUNNING,))
-        return ExecuteOutcome(run_id, RunStatus.FAILED, _message(exc))
-    except Exception as exc:
-        BacktestRun.fail(
-            run_id, error=f"internal error: {type(exc).__name__}: {exc}", from_statuses=(RunStatus.RUNNING,)
-        )
-        raise
-    saved = _save_results(run, result, candles.ts, load_seconds=t1 - t0, engine_seconds=t2 - t1)
     if not saved:
         return ExecuteOutcome(run_id, BacktestRun.objects.get(pk=run_id).status, "results discarded")
-    return ExecuteOutcome(run_id, RunStatus.SUCCEEDED)
+    return ExecuteOutcome(run_id, JobStatus.SUCCEEDED)
 
 
-def _test_delay() -> None:
-    """Fault injection for the crash test: a worker started with BACKTEST_TEST_TASK_DELAY=N
-    sleeps N seconds right after claiming a run, so the test can kill it mid-run."""
-    delay = os.environ.get("BACKTEST_TEST_TASK_DELAY")
-    if delay:
-        time.sleep(float(delay))
-
-
-def _message(exc: BaseException) -> str:
-    text = str(exc)
-    # KeyError's str() is the repr of its argument; unwrap the quotes for people.
-    if isinstance(exc, KeyError) and exc.args:
-        text = str(exc.args[0])
-    return text
-
-
-def _save_results(run, result: BacktestResult, ts: np.ndarray, *, load_seconds, engine_seconds) -> bool:
+def _save_results(
+    run, attempt: int, result: BacktestResult, ts: np.ndarray, *, load_seconds, engine_seconds, worker: str
+) -> bool:
     t0 = time.perf_counter()
     with transaction.atomic():
-        # Lock the row: if a cancel landed meanwhile, keep its final status and drop the results.
-        locked = BacktestRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.RUNNING).first()
+        # Lock the row while this claim holds it: a cancel that landed meanwhile keeps its
+        # final status, a requeue its new claim, and the results are dropped.
+        locked = BacktestRun.held_by(run.pk, worker=worker, attempt=attempt).select_for_update().first()
         if locked is None:
             return False
         run_results_store(run_id=run.pk, ts=ts, result=result)
         BacktestRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.SUCCEEDED,
+            status=JobStatus.SUCCEEDED,
             finished_at=timezone.now(),
             load_seconds=load_seconds,
             engine_seconds=engine_seconds,
@@ -217,29 +206,3 @@ def run_results_store(*, run_id: int, ts: np.ndarray, result: BacktestResult) ->
 
 def _ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def runs_fail_stale(*, now=None) -> int:
-    """Mark runs stuck in `running` past RUN_STALE_AFTER_SECONDS as failed.
-
-    A worker that was killed (or a machine that restarted) never reports back;
-    its run would stay `running` forever. The reason says how to proceed.
-    """
-    now = now or timezone.now()
-    limit = settings.RUN_STALE_AFTER_SECONDS
-    cutoff = now - timedelta(seconds=limit)
-    stale = list(
-        BacktestRun.objects.filter(status=RunStatus.RUNNING, started_at__lt=cutoff).values_list(
-            "pk", "worker"
-        )
-    )
-    count = 0
-    for pk, worker in stale:
-        reason = (
-            f"the worker {worker or '(unknown)'} stopped reporting: no result {limit} s after the run "
-            "started (the process was probably killed or the machine restarted). Re-run it."
-        )
-        count += BacktestRun.fail(pk, error=reason, from_statuses=(RunStatus.RUNNING,))
-    if count:
-        log.warning("marked %d stale run(s) failed", count)
-    return count

@@ -8,7 +8,3 @@ from backtests import services
 def execute_run(run_id: int) -> str:
     outcome = services.run_execute(run_id=run_id)
     return f"run {outcome.run_id}: {outcome.status} {outcome.message}".strip()
-
-
-def fail_stale_runs() -> int:
-    return services.runs_fail_stale()

@@ -65,7 +65,8 @@ def main() -> int:
     from django.db import transaction
 
     from backtests import services
-    from backtests.models import BacktestRun, RunStatus
+    from backtests.models import BacktestRun
+    from jobs.models import FINAL_STATUSES, JobStatus
     from marketdata.parse import RawCandles
     from marketdata.services import candles_delete, candles_ingest
     from specs.models import Spec
@@ -104,11 +105,7 @@ def main() -> int:
                     spec=spec, owner=user, overrides={"params": {"rsi_period": 8 + i % 30}}
                 )
             ids.append(run.pk)
-        while (
-            BacktestRun.objects.filter(pk__in=ids)
-            .exclude(status__in=["succeeded", "failed", "cancelled"])
-            .exists()
-        ):
+        while BacktestRun.objects.filter(pk__in=ids).exclude(status__in=FINAL_STATUSES).exists():
             time.sleep(0.05)
         wall = time.perf_counter() - started
         runs = list(BacktestRun.objects.filter(pk__in=ids).order_by("pk"))
@@ -119,7 +116,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
 
-    failed = [r for r in runs if r.status != RunStatus.SUCCEEDED]
+    failed = [r for r in runs if r.status != JobStatus.SUCCEEDED]
     if failed:
         print(f"{len(failed)} run(s) did not succeed: {failed[0].status} {failed[0].error}")
         return 1

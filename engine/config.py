@@ -11,22 +11,23 @@ from typing import Any
 import numpy as np
 
 from engine.enums import FILL_NAMES, OPPOSITE_NAMES
+from engine.errors import EngineInputError
 
 
 def _number(name: str, value: Any) -> float:
     # bool is an int subclass; "fee_rate: true" in YAML is a mistake, not 1.0.
     # numbers.Real also admits numpy scalars (np.int64 is not an int).
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise ValueError(f"execution.{name} must be a number, got {value!r}")
+        raise EngineInputError(f"execution.{name} must be a number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"execution.{name} must be finite, got {value!r}")
+        raise EngineInputError(f"execution.{name} must be finite, got {value!r}")
     return value
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"execution.{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise EngineInputError(f"execution.{name} must be one of {', '.join(choices)}; got {value!r}")
     return value
 
 
@@ -65,15 +66,15 @@ class ExecutionConfig:
         _choice("fill", self.fill, FILL_NAMES)
         _choice("on_opposite", self.on_opposite, OPPOSITE_NAMES)
         if self.initial_capital <= 0:
-            raise ValueError(f"execution.initial_capital must be > 0, got {self.initial_capital!r}")
+            raise EngineInputError(f"execution.initial_capital must be > 0, got {self.initial_capital!r}")
         if not 0 <= self.fee_rate < 1:
-            raise ValueError(f"execution.fee_rate must be in [0, 1), got {self.fee_rate!r}")
+            raise EngineInputError(f"execution.fee_rate must be in [0, 1), got {self.fee_rate!r}")
         if not 0 <= self.slippage_bps < 10000:
-            raise ValueError(f"execution.slippage_bps must be in [0, 10000), got {self.slippage_bps!r}")
+            raise EngineInputError(f"execution.slippage_bps must be in [0, 10000), got {self.slippage_bps!r}")
         if not 0 < self.position_size <= 1:
-            raise ValueError(f"execution.position_size must be in (0, 1], got {self.position_size!r}")
+            raise EngineInputError(f"execution.position_size must be in (0, 1], got {self.position_size!r}")
         if not 0 <= self.maintenance_margin_rate < 1:
-            raise ValueError(
+            raise EngineInputError(
                 f"execution.maintenance_margin_rate must be in [0, 1), got {self.maintenance_margin_rate!r}"
             )
 
@@ -86,11 +87,11 @@ class ExecutionConfig:
         if data is None:
             return cls()
         if not isinstance(data, Mapping):
-            raise ValueError(f"execution must be a mapping, got {type(data).__name__}")
+            raise EngineInputError(f"execution must be a mapping, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(str(key) for key in data if key not in known)
         if unknown:
-            raise ValueError(
+            raise EngineInputError(
                 f"execution.{unknown[0]} is not a known setting (known: {', '.join(sorted(known))})"
             )
         return cls(**data)

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.config import ExecutionConfig
 from engine.enums import EXIT_REASON_NAMES, METRIC_NAMES, SIDE_NAMES, trade_dt
+from engine.errors import EngineInputError
 from engine.metrics_nb import metrics_from_sums_nb, metrics_nb
 from engine.nb import (
     candles_ok_nb,
@@ -97,30 +98,30 @@ def _coerced_columns(source: Any, names: tuple[str, ...], prefix: str) -> dict[s
     for name in names:
         if isinstance(source, Mapping):
             if name not in source:
-                raise ValueError(f"{prefix}{name} is missing")
+                raise EngineInputError(f"{prefix}{name} is missing")
             raw = source[name]
         else:
             if not hasattr(source, name):
-                raise ValueError(f"{prefix}{name} is missing")
+                raise EngineInputError(f"{prefix}{name} is missing")
             raw = getattr(source, name)
         arr = np.asarray(raw)
         if arr.ndim != 1:
-            raise ValueError(f"{prefix}{name} must be 1-D, got shape {arr.shape}")
+            raise EngineInputError(f"{prefix}{name} must be 1-D, got shape {arr.shape}")
         if name == "ts":
             if arr.dtype.kind not in "iu":
-                raise ValueError(f"{prefix}ts must be int64 epoch milliseconds, got dtype {arr.dtype}")
+                raise EngineInputError(f"{prefix}ts must be int64 epoch milliseconds, got dtype {arr.dtype}")
             arr = np.ascontiguousarray(arr, dtype=np.int64)
         else:
             if arr.dtype.kind not in "iuf":
-                raise ValueError(f"{prefix}{name} must be float64, got dtype {arr.dtype}")
+                raise EngineInputError(f"{prefix}{name} must be float64, got dtype {arr.dtype}")
             arr = np.ascontiguousarray(arr, dtype=np.float64)
         cols[name] = arr
     n = cols["ts"].shape[0]
     for name in names[1:]:
         if cols[name].shape[0] != n:
-            raise ValueError(f"{prefix}{name} has {cols[name].shape[0]} values but {prefix}ts has {n}")
+            raise EngineInputError(f"{prefix}{name} has {cols[name].shape[0]} values but {prefix}ts has {n}")
     if n < 2:
-        raise ValueError(f"{prefix.rstrip('.') or 'the arrays'} need at least 2 bars, got {n}")
+        raise EngineInputError(f"{prefix.rstrip('.') or 'the arrays'} need at least 2 bars, got {n}")
     return cols
 
 
@@ -136,7 +137,7 @@ def _checked_values(cols: Mapping[str, np.ndarray], prefix: str) -> int:
     )
     if min_step <= 0:
         bad = first_non_increasing_nb(ts)
-        raise ValueError(
+        raise EngineInputError(
             f"{prefix}ts must be strictly increasing: ts[{bad}] = {int(ts[bad])} "
             f"<= ts[{bad - 1}] = {int(ts[bad - 1])}"
         )
@@ -144,12 +145,12 @@ def _checked_values(cols: Mapping[str, np.ndarray], prefix: str) -> int:
         for name in PRICE_FIELDS:
             bad = first_bad_price_nb(cols[name])
             if bad >= 0:
-                raise ValueError(
+                raise EngineInputError(
                     f"{prefix}{name}[{bad}] = {float(cols[name][bad])!r}: prices must be finite and > 0"
                 )
     if not volume_ok:
         bad = first_non_finite_nb(volume)
-        raise ValueError(f"{prefix}volume[{bad}] = {float(volume[bad])!r} is not finite")
+        raise EngineInputError(f"{prefix}volume[{bad}] = {float(volume[bad])!r} is not finite")
     return _majority_step(ts, n_first)
 
 
@@ -199,7 +200,7 @@ def _number_or_none(name: str, value: Any) -> float:
     if value is None:
         return math.nan
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise ValueError(f"params.{name} must be a number, got {value!r}")
+        raise EngineInputError(f"params.{name} must be a number, got {value!r}")
     return float(value)
 
 
@@ -208,18 +209,18 @@ def _engine_params(
 ) -> tuple[float, float, float]:
     lev = _number_or_none("leverage", leverage)
     if not (math.isfinite(lev) and lev >= 1.0):
-        raise ValueError(f"params.leverage must be a finite number >= 1, got {leverage!r}")
+        raise EngineInputError(f"params.leverage must be a finite number >= 1, got {leverage!r}")
     if lev > 1.0 and execution.maintenance_margin_rate >= 1.0 / lev:
-        raise ValueError(
+        raise EngineInputError(
             f"execution.maintenance_margin_rate ({execution.maintenance_margin_rate}) must be below "
             f"1 / leverage ({1.0 / lev}), or every position is liquidated at once"
         )
     sl = _number_or_none("stop_loss_percent", stop_loss_percent)
     if not math.isnan(sl) and not 0.0 < sl < 100.0:
-        raise ValueError(f"params.stop_loss_percent must be in (0, 100), got {stop_loss_percent!r}")
+        raise EngineInputError(f"params.stop_loss_percent must be in (0, 100), got {stop_loss_percent!r}")
     tp = _number_or_none("take_profit_percent", take_profit_percent)
     if not math.isnan(tp) and not (tp > 0.0 and math.isfinite(tp)):
-        raise ValueError(f"params.take_profit_percent must be > 0, got {take_profit_percent!r}")
+        raise EngineInputError(f"params.take_profit_percent must be > 0, got {take_profit_percent!r}")
     return lev, sl, tp
 
 
@@ -234,7 +235,7 @@ def _minutes_per_bar(ts: np.ndarray, majority_step: int, timeframe_minutes: floa
     if timeframe_minutes is not None:
         minutes = _number_or_none("timeframe_minutes", timeframe_minutes)
         if not (math.isfinite(minutes) and minutes > 0):
-            raise ValueError(f"timeframe_minutes must be > 0, got {timeframe_minutes!r}")
+            raise EngineInputError(f"timeframe_minutes must be > 0, got {timeframe_minutes!r}")
         return minutes
     # A regular series has a majority step, which is then the median: no sort needed.
     step = majority_step if majority_step > 0 else float(np.median(np.diff(ts)))
@@ -244,9 +245,9 @@ def _minutes_per_bar(ts: np.ndarray, majority_step: int, timeframe_minutes: floa
 def _signals(signals: Any, n: int) -> np.ndarray:
     arr = np.asarray(signals)
     if arr.shape != (n,):
-        raise ValueError(f"signals must have shape ({n},) like the candles, got {arr.shape}")
+        raise EngineInputError(f"signals must have shape ({n},) like the candles, got {arr.shape}")
     if arr.dtype.kind not in "iu":
-        raise ValueError(f"signals must be an integer array of +1/-1/0, got dtype {arr.dtype}")
+        raise EngineInputError(f"signals must be an integer array of +1/-1/0, got dtype {arr.dtype}")
     if arr.dtype != np.int8:
         # the kernel reads the sign; take it first so that a wide dtype cannot wrap in int8
         arr = np.sign(arr).astype(np.int8)

@@ -271,7 +271,7 @@ class SweepChunkAdmin(ReadOnlyAdmin):
         "status",
         "attempts",
         "worker",
-        "claimed_at",
+        "started_at",
         "finished_at",
     )
     list_filter = ("status",)

@@ -1,12 +1,12 @@
 """Sweeps: an OptimizationRun, the chunks its combinations are queued in, and its trials.
 
-Lifecycles (every transition a guarded UPDATE on the expected current status, so two
-workers, or a worker and a user's cancel, never both win; a final status is never
-overwritten):
+Lifecycles (the shared ones of ``jobs.models``: every transition a guarded UPDATE on
+the expected current status; a final status is never overwritten):
 
-- OptimizationRun: ``queued → running → succeeded | failed | cancelled``.
-- SweepChunk: ``queued → running → done``; a ``running`` chunk whose worker died goes
-  back to ``queued`` after the stale timeout (its ``attempts`` counts deliveries).
+- OptimizationRun, a ``Job``: ``queued → running → succeeded | failed | errored | cancelled``.
+- SweepChunk, a ``Delivery``: ``queued → running → done``; a ``running`` chunk whose
+  worker stopped beating goes back to ``queued`` (the housekeeper; its ``attempts``
+  counts claims).
 
 A Trial is unique per (run, params_hash): a combination is evaluated at most once per
 run, whatever the number of deliveries, workers or generations that propose it.
@@ -17,6 +17,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from jobs.models import Delivery, Job
 
 
 class RankingIndex(models.Index):
@@ -34,18 +36,6 @@ class RankingIndex(models.Index):
             for e in self.expressions
         ]
         return models.Index(*plain, name=self.name).create_sql(model, schema_editor, using=using, **kwargs)
-
-
-class SweepStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINAL_STATUSES = (SweepStatus.SUCCEEDED, SweepStatus.FAILED, SweepStatus.CANCELLED)
-ACTIVE_STATUSES = (SweepStatus.QUEUED, SweepStatus.RUNNING)
 
 
 class SweepMethod(models.TextChoices):
@@ -72,7 +62,7 @@ TRIAL_METRIC_COLUMNS = (
 )
 
 
-class OptimizationRun(models.Model):
+class OptimizationRun(Job):
     spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="sweeps")
     backtest_spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")
@@ -85,14 +75,6 @@ class OptimizationRun(models.Model):
     objective_metric = models.CharField(max_length=32)
     objective_direction = models.CharField(max_length=8)
     min_trades = models.PositiveIntegerField(default=0)
-
-    status = models.CharField(
-        max_length=16, choices=SweepStatus.choices, default=SweepStatus.QUEUED, db_index=True
-    )
-    error = models.TextField(blank=True)
-    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     # Progress: combinations planned (grid/random: all; genetic: at most population x
     # generations, fixed when it ends), evaluated so far, chunks.
@@ -128,43 +110,15 @@ class OptimizationRun(models.Model):
         return f"sweep {self.pk} ({self.method}, {self.status})"
 
     @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-    @property
     def progress(self) -> float:
         return self.evaluated / self.total_combinations if self.total_combinations else 0.0
 
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
-    # --- guarded transitions: each returns True when this call made the change ---
-    @classmethod
-    def start(cls, pk: int) -> bool:
-        changed = cls.objects.filter(pk=pk, status=SweepStatus.QUEUED).update(
-            status=SweepStatus.RUNNING, started_at=timezone.now()
-        )
-        return changed == 1
+class SweepChunk(Delivery):
+    TASK = "optimizers.tasks.execute_chunk"
+    TASK_LABEL = "sweep-chunk"
+    TASK_GROUP = "sweep-chunks"
 
-    @classmethod
-    def fail(cls, pk: int, *, error: str) -> bool:
-        changed = cls.objects.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
-            status=SweepStatus.FAILED, error=error[:10_000], finished_at=timezone.now()
-        )
-        return changed == 1
-
-    @classmethod
-    def cancel(cls, pk: int) -> bool:
-        changed = cls.objects.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
-            status=SweepStatus.CANCELLED, finished_at=timezone.now()
-        )
-        return changed == 1
-
-
-class SweepChunk(models.Model):
     run = models.ForeignKey(OptimizationRun, on_delete=models.CASCADE, related_name="chunks")
     seq = models.PositiveIntegerField()  # 0.. over the whole run
     generation = models.IntegerField(default=0)  # genetic: its generation; else 0
@@ -174,40 +128,18 @@ class SweepChunk(models.Model):
     status = models.CharField(
         max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.QUEUED, db_index=True
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    worker = models.CharField(max_length=128, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # of the current claim
     finished_at = models.DateTimeField(null=True, blank=True)
     eval_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["run_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="sweepchunk_unique_seq")]
-        indexes = [models.Index(fields=["run", "status"]), models.Index(fields=["status", "claimed_at"])]
+        indexes = [models.Index(fields=["run", "status"]), models.Index(fields=["status", "started_at"])]
 
     def __str__(self) -> str:
         return f"chunk {self.seq} of sweep {self.run_id} ({self.status})"
-
-    @classmethod
-    def claim(cls, pk: int, *, worker: str) -> bool:
-        """queued → running for exactly one caller; a duplicate delivery gets False."""
-        changed = cls.objects.filter(pk=pk, status=ChunkStatus.QUEUED).update(
-            status=ChunkStatus.RUNNING,
-            worker=worker[:128],
-            claimed_at=timezone.now(),
-            attempts=models.F("attempts") + 1,
-        )
-        return changed == 1
-
-    @classmethod
-    def release_stale(cls, pk: int, *, claimed_before) -> bool:
-        """running → queued when the claim is older than ``claimed_before`` (its worker died)."""
-        changed = cls.objects.filter(pk=pk, status=ChunkStatus.RUNNING, claimed_at__lt=claimed_before).update(
-            status=ChunkStatus.QUEUED, worker=""
-        )
-        return changed == 1
 
 
 def _metric():

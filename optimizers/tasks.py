@@ -12,7 +12,3 @@ def coordinate_sweep(run_id: int) -> str:
 def execute_chunk(chunk_id: int) -> str:
     outcome = services.chunk_execute(chunk_id=chunk_id)
     return f"chunk {outcome.chunk_id}: {outcome.status} {outcome.message}".strip()
-
-
-def reap_stale_chunks() -> int:
-    return services.sweep_chunks_reap()

@@ -11,8 +11,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
 
-from backtests.models import RunStatus
 from backtests.selectors import runs_visible_to
+from jobs.models import JobStatus
 from reports.compare import CompareError, parse_ids
 from reports.pdf import run_report_pdf
 from reports.render import compare_html, report_css, run_report_html
@@ -36,7 +36,7 @@ def run_list(request):
             "name": name,
             "active": active.get(name, ""),
             "choices": (
-                [choice for choice, _ in RunStatus.choices]
+                [choice for choice, _ in JobStatus.choices]
                 if name == "status"
                 else list(visible.order_by(name).values_list(name, flat=True).distinct())
             ),

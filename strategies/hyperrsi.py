@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from strategies import hyperrsi_fused_nb, hyperrsi_nb, indicators_nb
-from strategies.registry import StrategyDef, engine_params_schema, price_array, register
+from strategies.registry import StrategyDef, StrategyError, engine_params_schema, price_array, register
 
 RSI_METHODS = {"wilder": indicators_nb.RSI_WILDER, "sma": indicators_nb.RSI_SMA}
 ENTRY_OPTIONS = {"reverse": hyperrsi_nb.ENTRY_REVERSE, "follow": hyperrsi_nb.ENTRY_FOLLOW}
@@ -91,7 +91,7 @@ def _choice(params: Mapping[str, Any], key: str, choices: Mapping[str, int]) -> 
     try:
         return choices[value]
     except (KeyError, TypeError):
-        raise ValueError(f"params.{key} must be one of {sorted(choices)}, got {value!r}") from None
+        raise StrategyError(f"params.{key} must be one of {sorted(choices)}, got {value!r}") from None
 
 
 def warmup(params: Mapping[str, Any]) -> int:
@@ -162,7 +162,7 @@ def fused_backtest(
     use_filter = bool(p["use_trend_filter"])
     # the unfused indicator kernels refuse these; the fused one would divide by zero
     if rsi_period < 1 or (use_filter and ema_period < 1):
-        raise ValueError("period must be >= 1")
+        raise StrategyError("params.rsi_period and params.trend_ema_period must be >= 1")
     return hyperrsi_fused_nb.hyperrsi_backtest_nb(
         columns["ts"],
         columns["open"],

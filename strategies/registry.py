@@ -39,6 +39,17 @@ import numpy as np
 SignalFn = Callable[..., np.ndarray]
 
 
+class StrategyError(ValueError):
+    """A parameter a strategy cannot run with; the message names it (``params.x``)."""
+
+
+class UnknownStrategy(KeyError):
+    """No strategy is registered under the name asked for; the message lists the known."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 @dataclass(frozen=True)
 class StrategyDef:
     name: str
@@ -110,13 +121,14 @@ def _load_builtins() -> None:
 
 
 def get_strategy(name: str) -> StrategyDef:
-    """The registered strategy ``name``; ``KeyError`` listing the known names otherwise."""
+    """The registered strategy ``name``; ``UnknownStrategy`` (a ``KeyError``) listing the
+    known names otherwise."""
     _load_builtins()
     try:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY)) or "none"
-        raise KeyError(f"unknown strategy {name!r} (known: {known})") from None
+        raise UnknownStrategy(f"unknown strategy {name!r} (known: {known})") from None
 
 
 def all_strategies() -> list[StrategyDef]:

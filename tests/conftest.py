@@ -24,6 +24,17 @@ def sample_csv_path(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def sleepy():
+    """The test-only strategy ``test_sleepy`` (tests/plugins/sleepy.py), registered for
+    the test; a qcluster started by tests/qcluster.py has it too."""
+    from tests.plugins import sleepy as plugin
+
+    plugin.register()
+    yield plugin.NAME
+    plugin.unregister()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache(request):
     """Each database test starts with an empty cache (Redis is shared across tests)."""

@@ -16,9 +16,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from backtests.models import BacktestRun, RunStatus
+from backtests.models import BacktestRun
 from backtests.services import run_results_store
 from engine.runner import BacktestResult, run_backtest, simulate
+from jobs.models import JobStatus
 from marketdata.parse import RawCandles
 from marketdata.services import candles_ingest
 from marketdata.timeframes import timeframe_ms
@@ -164,7 +165,7 @@ def make_run(
     owner,
     spec: Spec,
     *,
-    status: str = RunStatus.SUCCEEDED,
+    status: str = JobStatus.SUCCEEDED,
     with_results: bool = True,
     bars: int = 2000,
     trades: bool = True,
@@ -197,12 +198,12 @@ def make_run(
         period_start=_period(market.get("start")),
         period_end=_period(market.get("end")),
         status=status,
-        started_at=None if status == RunStatus.QUEUED else now,
-        finished_at=now if status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED) else None,
-        error=error or ("the engine raised: boom" if status == RunStatus.FAILED else ""),
-        worker="tests:0" if status != RunStatus.QUEUED else "",
+        started_at=None if status == JobStatus.QUEUED else now,
+        finished_at=now if status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED) else None,
+        error=error or ("the engine raised: boom" if status == JobStatus.FAILED else ""),
+        worker="tests:0" if status != JobStatus.QUEUED else "",
     )
-    if status == RunStatus.SUCCEEDED and with_results:
+    if status == JobStatus.SUCCEEDED and with_results:
         if candles is None:
             start_ms = int(run.period_start.timestamp() * 1000) if run.period_start else T0_MS
             candles = random_walk_candles(bars, timeframe=run.timeframe or "1h", start_ms=start_ms, seed=seed)

@@ -39,6 +39,12 @@ class Cluster:
             Q_CLUSTER_NAME=settings.Q_CLUSTER["name"],
             CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", ""),
             PYTHONUNBUFFERED="1",
+            # the test-only strategies, and a housekeeper quick enough for a test
+            BACKTEST_TEST_PLUGINS="1",
+            JOB_HEARTBEAT_SECONDS="1",
+            JOB_STALE_SECONDS="4",
+            JOB_RESEND_SECONDS="3",
+            JOB_HOUSEKEEPING_SECONDS="1",
             **(extra_env or {}),
         )
         self.proc = subprocess.Popen(

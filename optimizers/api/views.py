@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from jobs.models import JobStatus
 from optimizers import services
 from optimizers.api.serializers import (
     PromoteSerializer,
@@ -18,7 +19,7 @@ from optimizers.api.serializers import (
     SweepSerializer,
     TrialSerializer,
 )
-from optimizers.models import OptimizationRun, SweepMethod, SweepStatus, Trial
+from optimizers.models import OptimizationRun, SweepMethod, Trial
 from optimizers.selectors import TRIAL_ORDER_FIELDS, sweeps_visible_to, trials_ordered
 
 ORDERABLE = ("id", "queued_at", "started_at", "finished_at", "status", "best_objective", "evaluated")
@@ -37,8 +38,8 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return runs
         params = self.request.query_params
         if params.get("status"):
-            if params["status"] not in SweepStatus.values:
-                raise ValidationError({"status": [f"one of {', '.join(SweepStatus.values)}"]})
+            if params["status"] not in JobStatus.values:
+                raise ValidationError({"status": [f"one of {', '.join(JobStatus.values)}"]})
             runs = runs.filter(status=params["status"])
         if params.get("method"):
             if params["method"] not in SweepMethod.values:
@@ -64,7 +65,7 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", enum=SweepStatus.values),
+            OpenApiParameter("status", enum=JobStatus.values),
             OpenApiParameter("method", enum=SweepMethod.values),
             OpenApiParameter("spec", description="a Sweep spec name"),
             OpenApiParameter("ordering", description=f"one of {', '.join(ORDERABLE)}; '-' for descending"),

@@ -14,8 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from backtests.management.commands.backtest import parse_set
-from backtests.models import BacktestRun, RunStatus
+from backtests.models import BacktestRun
 from engine.runner import run_backtest
+from jobs.models import JobStatus
 from specs.services import spec_apply
 from strategies.registry import get_strategy
 from tests.conftest import REPO
@@ -156,7 +157,7 @@ def test_queued_mode_waits_and_prints_metrics_as_json():
     )
     body = json.loads(out.getvalue().strip().splitlines()[-1])
     run = BacktestRun.objects.get(pk=body["id"])
-    assert body["status"] == run.status == RunStatus.SUCCEEDED
+    assert body["status"] == run.status == JobStatus.SUCCEEDED
     assert body["metrics"] == run.metrics
     assert run.config["params"]["fast_period"] == 5
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from backtests.models import BacktestRun
+from jobs.models import JobStatus
 from optimizers import services
-from optimizers.models import OptimizationRun, SweepStatus, Trial
+from optimizers.models import OptimizationRun, Trial
 from specs.models import Spec
 from tests.optimizers.conftest import GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
 
@@ -20,7 +21,7 @@ def done(grid_spec, alice, django_capture_on_commit_callbacks) -> OptimizationRu
     with django_capture_on_commit_callbacks(execute=True):
         run = services.sweep_create(spec=grid_spec, owner=alice)
     run.refresh_from_db()
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     return run
 
 

@@ -8,8 +8,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from jobs.models import JobStatus
 from optimizers import services
-from optimizers.models import OptimizationRun, SweepStatus
+from optimizers.models import OptimizationRun
 from tests.optimizers.conftest import GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def finished(spec, owner, capture) -> OptimizationRun:
     with capture(execute=True):
         run = services.sweep_create(spec=spec, owner=owner)
     run.refresh_from_db()
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     return run
 
 

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import connection
 from django_q.conf import Conf
 
+from jobs.models import JobStatus
 from optimizers import services
-from optimizers.models import ChunkStatus, OptimizationRun, SweepStatus
+from optimizers.models import ChunkStatus, OptimizationRun
 from tests.optimizers.builders import walk_candles
 from tests.optimizers.conftest import apply, backtest_yaml, ingest, sweep_yaml
 from tests.qcluster import Cluster
@@ -47,7 +48,7 @@ def test_two_qcluster_processes_split_one_sweep(django_user_model, monkeypatch):
         for cluster in clusters:
             cluster.stop()
     logs = "".join(line for c in clusters for line in c.log[-20:])
-    assert run.status == SweepStatus.SUCCEEDED, f"{run.status}: {run.error}\n{logs}"
+    assert run.status == JobStatus.SUCCEEDED, f"{run.status}: {run.error}\n{logs}"
     assert run.evaluated == run.trials.count() == 120
     chunks = run.chunks.all()
     assert chunks.count() == 40 and {c.status for c in chunks} == {ChunkStatus.DONE}

@@ -1,22 +1,30 @@
-"""Crashes: a sweep resumes where it stopped and evaluates no chunk twice; stale chunks
-are reclaimed; a chunk that keeps killing its worker stops the sweep."""
+"""Crashes: a sweep resumes where it stopped and evaluates no chunk twice; chunks whose
+worker stopped beating are requeued by the housekeeper; a chunk that keeps killing its
+worker stops the sweep; a lost coordinator is rung again."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
+from jobs import doorbell
+from jobs.housekeeping import housekeeping_pass
+from jobs.models import JobStatus
 from optimizers import services
 from optimizers.evaluate import Evaluator
-from optimizers.models import ChunkStatus, OptimizationRun, SweepChunk, SweepStatus
+from optimizers.models import ChunkStatus, OptimizationRun, SweepChunk
+from optimizers.services.chunks import _chunk_store
+from optimizers.services.queue import COORDINATOR_TASK
 from optimizers.space import canonical
 from tests.optimizers.conftest import GRID_COMBINATIONS
 
 pytestmark = pytest.mark.django_db
 
-STALE = timedelta(seconds=services.chunk_stale_seconds() + 1)
+STALE = timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+RESEND = timedelta(seconds=settings.JOB_RESEND_SECONDS + 1)
 
 
 @pytest.fixture
@@ -36,7 +44,7 @@ def evaluated(monkeypatch):
 
 
 class Queue:
-    """Records the chunks and coordinators the services send; while ``hold`` is set
+    """Records the chunks and coordinators the doorbell sends; while ``hold`` is set
     nothing runs (a queue whose workers are all down), else the real (synchronous)
     django-q path runs them."""
 
@@ -44,20 +52,13 @@ class Queue:
         self.hold = True
         self.chunks: list[int] = []
         self.coordinators: list[int] = []
-        real_chunk, real_coordinator = services.send_chunk, services.send_coordinator
+        real_send = doorbell.send
 
-        def send_chunk(chunk_id, run_id, seq):
-            self.chunks.append(chunk_id)
-            if not self.hold:
-                real_chunk(chunk_id, run_id, seq)
+        def send(task, arg, **kwargs):
+            (self.coordinators if task == COORDINATOR_TASK else self.chunks).append(arg)
+            return "held" if self.hold else real_send(task, arg, **kwargs)
 
-        def send_coordinator(run_id):
-            self.coordinators.append(run_id)
-            if not self.hold:
-                real_coordinator(run_id)
-
-        monkeypatch.setattr(services, "send_chunk", send_chunk)
-        monkeypatch.setattr(services, "send_coordinator", send_coordinator)
+        monkeypatch.setattr(doorbell, "send", send)
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_resume_after_a_worker_crash_evaluates_no_chunk_twice(
     before = len(evaluated)
     assert before == 20
     run.refresh_from_db()
-    assert (run.status, run.evaluated, run.chunks_done) == (SweepStatus.RUNNING, 20, 2)
+    assert (run.status, run.evaluated, run.chunks_done) == (JobStatus.RUNNING, 20, 2)
 
     # the workers are back; resume too early: the claimed chunk is not stale yet, so
     # only the queued ones go out
@@ -88,14 +89,14 @@ def test_resume_after_a_worker_crash_evaluates_no_chunk_twice(
         assert services.sweep_resume(run=run) == 0
     assert SweepChunk.objects.get(pk=chunks[2].pk).status == ChunkStatus.RUNNING
     run.refresh_from_db()
-    assert run.status == SweepStatus.RUNNING
+    assert run.status == JobStatus.RUNNING
     assert run.chunks_done == 6
 
     # after the stale timeout the dead worker's chunk is released and evaluated once
     with django_capture_on_commit_callbacks(execute=True):
         assert services.sweep_resume(run=run, now=timezone.now() + STALE) == 1
     run.refresh_from_db()
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.evaluated == run.trials.count() == GRID_COMBINATIONS
     # every combination went through the kernel exactly once over the whole story
     assert len(evaluated) == GRID_COMBINATIONS == len(set(evaluated))
@@ -110,16 +111,16 @@ def test_a_late_result_from_a_reclaimed_chunk_is_dropped(grid_spec, alice, candl
     services.sweep_coordinate(run_id=run.pk)
     chunk = SweepChunk.objects.filter(run=run).order_by("seq").first()
     # a slow worker claims it, is declared dead, and another worker finishes it first
-    assert SweepChunk.claim(chunk.pk, worker="slow:1")
-    SweepChunk.objects.filter(pk=chunk.pk).update(claimed_at=timezone.now() - STALE)
-    services.sweep_chunks_reap()
+    assert SweepChunk.claim(chunk.pk, worker="slow:1") == 1
+    SweepChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=timezone.now() - STALE)
+    assert housekeeping_pass()["requeued"] == 1
     assert services.chunk_execute(chunk_id=chunk.pk).status == ChunkStatus.DONE
     # the slow worker's result arrives: its guarded update finds no chunk of its own
     plan = services.sweep_plan(run.config)
     evaluator, lo, hi = services.evaluator_for(run, plan)
     rows = evaluator.evaluate(plan.full_columns(chunk.params), lo, hi)
-    outcome = services._chunk_store(
-        run.pk, chunk, plan, rows, 0.1, worker="slow:1", candle_count=len(evaluator)
+    outcome = _chunk_store(
+        run.pk, chunk, plan, rows, 0.1, worker="slow:1", attempt=1, candle_count=len(evaluator)
     )
     assert outcome.status == "discarded"
     run.refresh_from_db()
@@ -127,35 +128,38 @@ def test_a_late_result_from_a_reclaimed_chunk_is_dropped(grid_spec, alice, candl
     assert run.chunks_done == 1
 
 
-def test_the_reaper_releases_stale_chunks_and_nudges_the_coordinator(grid_spec, alice, candles, held):
+def test_the_housekeeper_requeues_a_silent_chunk_and_rings_it(grid_spec, alice, candles, held):
     run = services.sweep_create(spec=grid_spec, owner=alice)
     services.sweep_coordinate(run_id=run.pk)
     chunk = SweepChunk.objects.filter(run=run).order_by("seq").first()
-    assert SweepChunk.claim(chunk.pk, worker="dead:1")
-    held.coordinators.clear()
-    assert services.sweep_chunks_reap() == 0  # fresh claim: left alone
-    assert services.sweep_chunks_reap(now=timezone.now() + STALE) == 1
-    assert held.coordinators == [run.pk]
+    assert SweepChunk.claim(chunk.pk, worker="dead:1") == 1
+    held.chunks.clear()
+    assert housekeeping_pass()["requeued"] == 0  # it beat just now: left alone
+    report = housekeeping_pass(now=timezone.now() + STALE)
+    assert report["requeued"] == 1
+    assert chunk.pk in held.chunks
     chunk.refresh_from_db()
     assert (chunk.status, chunk.worker) == (ChunkStatus.QUEUED, "")
 
 
-def test_a_chunk_that_keeps_killing_its_worker_fails_the_sweep(grid_spec, alice, candles, held):
+def test_a_chunk_that_keeps_killing_its_worker_ends_the_sweep(grid_spec, alice, candles, held):
     run = services.sweep_create(spec=grid_spec, owner=alice)
     services.sweep_coordinate(run_id=run.pk)
     chunk = SweepChunk.objects.filter(run=run).order_by("seq").first()
-    for attempt in range(services.MAX_CHUNK_ATTEMPTS):
-        assert SweepChunk.claim(chunk.pk, worker=f"dead:{attempt}")
-        services.sweep_chunks_reap(now=timezone.now() + STALE)
+    for attempt in range(1, settings.JOB_MAX_ATTEMPTS + 1):
+        assert SweepChunk.claim(chunk.pk, worker=f"dead:{attempt}") == attempt
+        housekeeping_pass(now=timezone.now() + STALE)
     run.refresh_from_db()
-    assert run.status == SweepStatus.FAILED
-    assert f"chunk 0 was claimed {services.MAX_CHUNK_ATTEMPTS} times" in run.error
+    assert run.status == JobStatus.ERRORED
+    assert f"chunk 0: its worker (dead:{settings.JOB_MAX_ATTEMPTS}) stopped answering" in run.error
 
 
-def test_a_lost_coordinator_is_requeued_by_the_reaper(grid_spec, alice, candles, held):
+def test_a_lost_coordinator_is_rung_again_by_the_housekeeper(grid_spec, alice, candles, held):
     run = services.sweep_create(spec=grid_spec, owner=alice)  # its coordinator task is "lost"
-    assert services.sweep_chunks_reap() == 0
-    assert services.sweep_chunks_reap(now=timezone.now() + STALE) == 1
+    held.coordinators.clear()
+    assert housekeeping_pass()["sweeps_nudged"] == 0
+    assert held.chunks == []  # a queued sweep's chunks wait for its coordinator
+    assert housekeeping_pass(now=timezone.now() + RESEND)["sweeps_nudged"] == 1
     assert held.coordinators == [run.pk]
 
 

@@ -7,10 +7,13 @@ import pytest
 from django.test import override_settings
 
 from engine.runner import run_backtest
+from jobs import doorbell
+from jobs.models import JobStatus
 from optimizers import services
 from optimizers.evaluate import Evaluator
 from optimizers.genetic import GeneticSearch, run_genetic
-from optimizers.models import ChunkStatus, SweepStatus, Trial
+from optimizers.models import ChunkStatus, SweepChunk, Trial
+from optimizers.services.coordinator import _scorer
 from optimizers.space import params_hash
 from optimizers.validation import oos_split, walk_forward_windows
 from strategies.registry import get_strategy
@@ -28,7 +31,7 @@ def run_sweep(spec, owner, capture):
 
 def test_it_runs_a_grid_sweep_end_to_end(grid_spec, alice, candles, django_capture_on_commit_callbacks):
     run = run_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert (run.total_combinations, run.evaluated) == (GRID_COMBINATIONS, GRID_COMBINATIONS)
     assert (run.chunks_total, run.chunks_done) == (7, 7)
     assert run.candle_count == len(candles["ts"])
@@ -74,14 +77,14 @@ chunk_size: 5
 """
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
     run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert [s["generation"] for s in run.generation_stats] == list(range(6))
     # the same search in one process, over the same candles, gives the same trials and stats
     plan = services.sweep_plan(run.config)
     evaluator = Evaluator(candles, "hyperrsi", plan.execution)
     local = run_genetic(
         GeneticSearch(plan.space, plan.constraints, plan.genetic),
-        services._scorer(plan, evaluator, 0, len(evaluator)),
+        _scorer(plan, evaluator, 0, len(evaluator)),
     )
     assert set(run.trials.values_list("params_hash", flat=True)) == {
         params_hash(t["params"]) for t in local.trials.values()
@@ -109,7 +112,7 @@ chunk_size: 8
 """
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
     run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.evaluated == run.trials.count() == 30
     assert run.chunks_total == 4
 
@@ -126,7 +129,7 @@ def test_the_size_cap_refuses_a_too_large_grid(grid_spec, alice):
 def test_missing_candles_fail_the_sweep_with_a_reason(alice, db, django_capture_on_commit_callbacks):
     spec = apply(alice, backtest_yaml(symbol="NOWHERE"), sweep_yaml(body=GRID_BODY))[1]
     run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.FAILED
+    assert run.status == JobStatus.FAILED
     assert "no NOWHERE 1h candles" in run.error
 
 
@@ -134,7 +137,7 @@ def test_out_of_sample_reports_the_top_n_in_and_out(candles, alice, django_captu
     body = GRID_BODY + "validation:\n  out_of_sample: {fraction: 0.25}\n"
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
     run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     report = run.validation
     split = oos_split(len(candles["ts"]), 0.25)
     assert split == 1125
@@ -168,7 +171,7 @@ def test_walk_forward_reports_each_window_and_the_stitched_curve(
     body = GRID_BODY + "validation:\n  walk_forward: {windows: 3, train_fraction: 0.5}\n"
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
     run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
-    assert run.status == SweepStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     report = run.validation
     windows = walk_forward_windows(1500, 3, 0.5)
     assert (
@@ -190,18 +193,21 @@ def test_walk_forward_reports_each_window_and_the_stitched_curve(
 
 def test_a_cancelled_sweep_stops_and_keeps_its_status(grid_spec, alice, candles, monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "send_chunk", lambda *args: sent.append(args))
-    monkeypatch.setattr(services, "send_coordinator", lambda run_id: None)
+    monkeypatch.setattr(
+        doorbell,
+        "send",
+        lambda task, arg, **kw: (sent.append(arg) if task == SweepChunk.TASK else None) or "held",
+    )
     run = services.sweep_create(spec=grid_spec, owner=alice)
     services.sweep_coordinate(run_id=run.pk)
     assert len(sent) == 7
-    services.chunk_execute(chunk_id=sent[0][0])
+    services.chunk_execute(chunk_id=sent[0])
     assert services.sweep_cancel(run=run)
-    outcome = services.chunk_execute(chunk_id=sent[1][0])
+    outcome = services.chunk_execute(chunk_id=sent[1])
     assert "skipped" in outcome.message
     run.refresh_from_db()
-    assert run.status == SweepStatus.CANCELLED and run.evaluated == 10
+    assert run.status == JobStatus.CANCELLED and run.evaluated == 10
     assert not services.sweep_cancel(run=run)
-    assert services.sweep_coordinate(run_id=run.pk) == SweepStatus.CANCELLED
+    assert services.sweep_coordinate(run_id=run.pk) == JobStatus.CANCELLED
     run.refresh_from_db()
-    assert run.status == SweepStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED

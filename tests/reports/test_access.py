@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from backtests.models import RunStatus
+from jobs.models import JobStatus
 from specs.models import SpecKind
 from tests.factories import backtest_data, make_run, make_spec
 from tests.reports.conftest import login
@@ -72,7 +72,7 @@ def test_it_lists_only_the_users_own_runs(client, alice, alices_run, bobs_run):
 def test_it_filters_the_run_list_like_the_admin(client, alice, alices_run):
     eth = make_spec(alice, SpecKind.BACKTEST, "e", backtest_data("e", symbol="ETH-USDT-SWAP", timeframe="4h"))
     eth_run = make_run(alice, eth, bars=300)
-    failed = make_run(alice, eth, status=RunStatus.FAILED)
+    failed = make_run(alice, eth, status=JobStatus.FAILED)
     login(client, alice)
 
     def listed(query: str) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from backtests.models import RunStatus
+from jobs.models import JobStatus
 from reports.compare import CompareError, parse_ids
 from specs.models import SpecKind
 from tests.factories import backtest_data, make_run, make_spec
@@ -72,7 +72,7 @@ def test_it_marks_the_best_value_of_each_metric(alice, alice_client, seven_runs)
 
 
 def test_it_notes_runs_without_results_and_still_compares_the_others(alice, alice_client, seven_runs):
-    failed = make_run(alice, seven_runs[0].spec, status=RunStatus.FAILED)
+    failed = make_run(alice, seven_runs[0].spec, status=JobStatus.FAILED)
     html = alice_client.get(_url([seven_runs[0], failed])).content.decode()
     assert f"#{failed.pk} c v1 is failed: it has no equity curve to draw." in html
     assert html.count('<svg class="chart-svg"') == 1

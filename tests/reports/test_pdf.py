@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from backtests.models import RunStatus
+from jobs.models import JobStatus
 from specs.models import SpecKind
 from tests.factories import backtest_data, layout_data, make_run, make_spec
 
@@ -102,7 +102,7 @@ def test_the_command_writes_the_pdf_and_the_html(tmp_path, run_with_trades):
 
 
 def test_the_command_prints_a_failed_runs_status(tmp_path, alice, every_spec, capsys):
-    run = make_run(alice, every_spec, status=RunStatus.FAILED, error="no candles stored")
+    run = make_run(alice, every_spec, status=JobStatus.FAILED, error="no candles stored")
     pdf = tmp_path / "failed.pdf"
     call_command("report", str(run.pk), "--pdf", str(pdf))
     text = "\n".join(_text(_read(pdf.read_bytes())))

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from backtests.models import RunStatus
+from jobs.models import JobStatus
 from specs.models import SpecKind
 from tests.factories import backtest_data, layout_data, make_run, make_spec
 from tests.reports.conftest import EVERY_SECTION_NAMES
@@ -175,10 +175,10 @@ def test_it_ranks_months_when_the_monthly_table_is_sorted(alice, alice_client):
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (RunStatus.FAILED, "This run failed"),
-        (RunStatus.QUEUED, "This run is queued"),
-        (RunStatus.RUNNING, "This run is running"),
-        (RunStatus.CANCELLED, "This run was cancelled"),
+        (JobStatus.FAILED, "This run failed"),
+        (JobStatus.QUEUED, "This run is queued"),
+        (JobStatus.RUNNING, "This run is running"),
+        (JobStatus.CANCELLED, "This run was cancelled"),
     ],
 )
 def test_it_shows_the_status_instead_of_sections_for_runs_that_did_not_succeed(
@@ -189,6 +189,6 @@ def test_it_shows_the_status_instead_of_sections_for_runs_that_did_not_succeed(
     assert expected in html
     assert _sections(html) == []
     assert 'data-section="status"' in html
-    assert ("no candles for XRP-USDT-SWAP 1h" in html) == (status == RunStatus.FAILED)
+    assert ("no candles for XRP-USDT-SWAP 1h" in html) == (status == JobStatus.FAILED)
     assert "Download PDF" not in html
     assert "strategy: ema_cross" in html  # provenance is still there

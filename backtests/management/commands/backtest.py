@@ -2,9 +2,10 @@
 
 Two forms (docs/commands.md):
 
-    backtest NAME [--spec-version N] [--set params.rsi_period=10 …] [--wait] [--json] [--user U]
+    backtest NAME [--spec-version N] [--set params.rsi_period=10 …] [--wait | --inline] [--json] [--user U]
         queue a run of the stored spec NAME (latest version unless --spec-version);
-        --wait follows it to the end and prints its metrics.
+        --wait follows it to the end and prints its metrics (at once an error when no
+        worker is running); --inline runs it in this process instead of a worker.
 
     backtest --spec FILE.yaml --candles FILE.csv [--name NAME] [--json OUT.json]
         run one spec over a CSV with no database and write
@@ -14,14 +15,10 @@ Two forms (docs/commands.md):
 from __future__ import annotations
 
 import json
-import sys
-import time
 
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-
-POLL_SECONDS = 0.2
 
 
 def parse_set(items: list[str]) -> dict:
@@ -72,6 +69,11 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="follow the run to the end and print its metrics"
         )
         parser.add_argument(
+            "--inline",
+            action="store_true",
+            help="run it in this process (no worker needed) and print its metrics, like --wait",
+        )
+        parser.add_argument(
             "--json",
             nargs="?",
             const="-",
@@ -106,12 +108,16 @@ class Command(BaseCommand):
     # --- queued mode -------------------------------------------------------------
     def handle_queued(self, opts):
         from backtests import services
-        from backtests.models import RunStatus
         from backtests.run_config import RunConfigError, backtest_spec_for
+        from jobs.follow import no_worker_message, run_inline
+        from jobs.models import JobStatus
         from specs.owners import resolve_owner
 
         owner = resolve_owner(opts["user"])
         overrides = parse_set(opts["set"])
+        if opts["inline"]:
+            run_inline()
+            opts["wait"] = True
         try:
             with transaction.atomic():
                 spec = backtest_spec_for(owner, opts["name"], opts["spec_version"])
@@ -125,34 +131,29 @@ class Command(BaseCommand):
             if as_json:
                 self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
             return
+        if message := no_worker_message(f"run {run.pk}"):
+            raise CommandError(message)
         run = self._follow(run.pk, opts["timeout"], show=not as_json)
         if as_json:
             body = {"id": run.pk, "status": run.status, "error": run.error, "metrics": run.ordered_metrics}
             self.stdout.write(json.dumps(body))
-        elif run.status == RunStatus.SUCCEEDED:
+        elif run.status == JobStatus.SUCCEEDED:
             self.stdout.write(f"run {run.pk} succeeded: {run.candle_count:,} bars, {run.total_trades} trades")
             self.stdout.write(format_metrics(run.ordered_metrics))
-        if run.status != RunStatus.SUCCEEDED:
+        if run.status != JobStatus.SUCCEEDED:
             raise CommandError(f"run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
 
     def _follow(self, run_id: int, timeout: float, *, show: bool):
         from backtests.models import BacktestRun
+        from jobs.follow import follow
 
-        started = time.monotonic()
-        last = None
-        tty = show and sys.stdout.isatty()
-        while True:
-            run = BacktestRun.objects.get(pk=run_id)
-            if show and run.status != last:
-                self.stdout.write(f"  {time.monotonic() - started:6.1f}s  {run.status}")
-                last = run.status
-            elif tty:
-                self.stdout.write(f"\r  {time.monotonic() - started:6.1f}s  {run.status}", ending="")
-            if run.is_final:
-                return run
-            if time.monotonic() - started > timeout:
-                raise CommandError(f"run {run_id} still {run.status} after {timeout:.0f} s (it keeps going)")
-            time.sleep(POLL_SECONDS)
+        return follow(
+            lambda: BacktestRun.objects.get(pk=run_id),
+            what=f"run {run_id}",
+            timeout=timeout,
+            out=self.stdout,
+            show=show,
+        )
 
     # --- file mode ---------------------------------------------------------------
     def handle_files(self, opts):

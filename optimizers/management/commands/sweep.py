@@ -1,20 +1,19 @@
-"""`manage.py sweep NAME [--wait] [--user U] [--json]`: start a sweep of a stored Sweep spec.
+"""`manage.py sweep NAME [--wait | --inline] [--user U] [--json]`: start a sweep of a stored
+Sweep spec.
 
 Without --wait it queues the sweep and prints its id; with --wait it follows the
 progress (evaluated / total, best so far) until the sweep ends and prints the top
-combinations. The owner is --user, else SPEC_OWNER, else the only superuser.
+combinations (at once an error when no worker is running); --inline runs the whole
+sweep in this process instead. The owner is --user, else SPEC_OWNER, else the only
+superuser.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-
-POLL_SECONDS = 0.2
 
 
 class Command(BaseCommand):
@@ -26,6 +25,11 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="follow the sweep to the end and print the best"
         )
         parser.add_argument(
+            "--inline",
+            action="store_true",
+            help="run the sweep in this process (no worker needed) and print the best, like --wait",
+        )
+        parser.add_argument(
             "--user", help="owner of the spec and the sweep (default: SPEC_OWNER or the only superuser)"
         )
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -35,10 +39,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        from jobs.follow import no_worker_message, run_inline
         from optimizers import services
         from specs.owners import resolve_owner
 
         owner = resolve_owner(opts["user"])
+        if opts["inline"]:
+            run_inline()
+            opts["wait"] = True
         try:
             with transaction.atomic():
                 spec = services.sweep_spec_for(owner, opts["name"])
@@ -54,6 +62,8 @@ class Command(BaseCommand):
             if opts["json"]:
                 self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
             return
+        if message := no_worker_message(f"sweep {run.pk}"):
+            raise CommandError(message)
         run = self._follow(run.pk, opts["timeout"], show=not opts["json"])
         top = self._top(run, opts["top"])
         if opts["json"]:
@@ -98,29 +108,20 @@ class Command(BaseCommand):
         ]
 
     def _follow(self, run_id: int, timeout: float, *, show: bool):
+        from jobs.follow import follow
         from optimizers.models import OptimizationRun
 
-        started = time.monotonic()
-        last = None
-        tty = show and sys.stdout.isatty()
-        while True:
-            run = OptimizationRun.objects.get(pk=run_id)
-            elapsed = time.monotonic() - started
-            line = f"  {elapsed:6.1f}s  {run.status}  {run.evaluated:,}/{run.total_combinations:,}"
+        def describe(run) -> str:
+            line = f"{run.status}  {run.evaluated:,}/{run.total_combinations:,}"
             if run.best_objective is not None:
                 line += f"  best {run.objective_metric}={run.best_objective:.6g}"
-            if show and (run.status, run.evaluated) != last:
-                if tty:
-                    self.stdout.write("\r" + line, ending="")
-                else:
-                    self.stdout.write(line)
-                last = (run.status, run.evaluated)
-            if run.is_final:
-                if tty:
-                    self.stdout.write("")
-                return run
-            if time.monotonic() - started > timeout:
-                raise CommandError(
-                    f"sweep {run_id} still {run.status} after {timeout:.0f} s (it keeps going)"
-                )
-            time.sleep(POLL_SECONDS)
+            return line
+
+        return follow(
+            lambda: OptimizationRun.objects.get(pk=run_id),
+            what=f"sweep {run_id}",
+            timeout=timeout,
+            out=self.stdout,
+            show=show,
+            describe=describe,
+        )

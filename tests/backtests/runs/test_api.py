@@ -7,7 +7,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backtests import services
-from backtests.models import BacktestRun, RunStatus
+from backtests.models import BacktestRun
+from jobs.models import JobStatus
 from tests.factories import backtest_data, make_run, make_spec, make_user, random_walk_candles, store_candles
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_create_answers_202_with_the_run_url_and_the_run_succeeds(
     assert body["spec"] == {"id": alice_spec.pk, "name": "alice-ema", "version": 1}
     assert body["config"]["params"]["fast_period"] == 8
     detail = client.get(body["url"]).json()
-    assert detail["status"] == RunStatus.SUCCEEDED, detail["error"]
+    assert detail["status"] == JobStatus.SUCCEEDED, detail["error"]
     assert detail["metrics"]["total_trades"] >= 1
     trades = client.get(detail["links"]["trades"]).json()
     assert trades["count"] == detail["metrics"]["total_trades"]
@@ -150,7 +151,7 @@ def test_malformed_bodies_get_400_json(alice, alice_spec, body, content_type, fi
 
 def test_list_filters_and_orders_by_a_metric_with_nulls_last(alice, alice_spec):
     runs = [make_run(alice, alice_spec, bars=400, seed=seed) for seed in (1, 2, 3)]
-    failed = make_run(alice, alice_spec, status=RunStatus.FAILED)
+    failed = make_run(alice, alice_spec, status=JobStatus.FAILED)
     client = client_for(alice)
     body = client.get("/api/v1/runs/?ordering=-sharpe_ratio").json()
     sharpe = [row["metrics"]["sharpe_ratio"] if row["metrics"] else None for row in body["results"]]
@@ -197,7 +198,7 @@ def test_cancel_a_queued_run_then_409(alice, alice_spec):
     client = client_for(alice)
     response = client.post(f"/api/v1/runs/{run.pk}/cancel/")
     assert response.status_code == 200
-    assert response.json()["status"] == RunStatus.CANCELLED
+    assert response.json()["status"] == JobStatus.CANCELLED
     again = client.post(f"/api/v1/runs/{run.pk}/cancel/")
     assert again.status_code == 409
     assert "already cancelled" in again.json()["detail"]

@@ -14,9 +14,12 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from backtests import services
-from backtests.models import BacktestRun, RunStatus, Trade
+from backtests.models import BacktestRun, Trade
 from backtests.run_config import RunConfigError
 from engine.runner import run_backtest
+from jobs import doorbell
+from jobs.housekeeping import housekeeping_pass
+from jobs.models import JobStatus
 from marketdata.read import candles_load
 from strategies.registry import get_strategy
 from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
@@ -50,7 +53,7 @@ def test_it_runs_a_queued_run_to_succeeded_with_the_engines_results(
     with django_capture_on_commit_callbacks(execute=True):
         run = _queue(spec, owner)
     run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     candles = candles_load(SYMBOL, "1h", "2024-01-01", "2024-03-01")
     expected = run_backtest(
         candles,
@@ -74,8 +77,8 @@ def test_duplicate_delivery_runs_once(spec, owner):
     run = _queue(spec, owner)
     first = services.run_execute(run_id=run.pk)
     second = services.run_execute(run_id=run.pk)
-    assert first.status == RunStatus.SUCCEEDED
-    assert second.status == RunStatus.SUCCEEDED
+    assert first.status == JobStatus.SUCCEEDED
+    assert second.status == JobStatus.SUCCEEDED
     assert "not claimed" in second.message
     run.refresh_from_db()
     assert run.attempts == 1
@@ -87,8 +90,8 @@ def test_cancel_before_start_prevents_the_start(spec, owner):
     assert services.run_cancel(run=run) is True
     outcome = services.run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
-    assert outcome.status == RunStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED
+    assert outcome.status == JobStatus.CANCELLED
     assert run.started_at is None
     assert not Trade.objects.filter(run=run).exists()
 
@@ -104,17 +107,17 @@ def test_cancel_while_running_discards_the_results(spec, owner, monkeypatch):
     monkeypatch.setattr(services, "run_backtest", cancel_midway)
     outcome = services.run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED
     assert outcome.message == "results discarded"
     assert run.metrics is None
     assert not Trade.objects.filter(run=run).exists()
 
 
-@pytest.mark.parametrize("final", [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED])
+@pytest.mark.parametrize("final", [JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED])
 def test_a_final_status_is_never_overwritten(spec, owner, final):
     run = _queue(spec, owner)
     BacktestRun.objects.filter(pk=run.pk).update(status=final)
-    assert BacktestRun.claim(run.pk, worker="w") is False
+    assert BacktestRun.claim(run.pk, worker="w") == 0
     assert BacktestRun.cancel(run.pk) is False
     assert BacktestRun.fail(run.pk, error="late") is False
     run.refresh_from_db()
@@ -122,37 +125,46 @@ def test_a_final_status_is_never_overwritten(spec, owner, final):
     assert run.error == ""
 
 
-def test_a_stale_running_run_is_failed_with_a_reason_and_can_be_rerun(spec, owner, settings):
+def test_a_silent_running_run_is_requeued_and_then_given_up_after_max_attempts(
+    spec, owner, settings, monkeypatch
+):
+    rung = []
+    monkeypatch.setattr(doorbell, "send", lambda task, arg, **kw: rung.append(arg) or "held")
     run = _queue(spec, owner)
-    assert BacktestRun.claim(run.pk, worker="host-a:4242")
-    long_ago = timezone.now() - timedelta(seconds=settings.RUN_STALE_AFTER_SECONDS + 5)
-    BacktestRun.objects.filter(pk=run.pk).update(started_at=long_ago)
+    assert BacktestRun.claim(run.pk, worker="host-a:4242") == 1
     fresh = _queue(spec, owner)
-    assert BacktestRun.claim(fresh.pk, worker="host-b:1")
+    assert BacktestRun.claim(fresh.pk, worker="host-b:1") == 1
+    later = timezone.now() + timedelta(seconds=settings.JOB_STALE_SECONDS + 1)
+    BacktestRun.objects.filter(pk=fresh.pk).update(heartbeat_at=later)  # still beating
 
-    assert services.runs_fail_stale() == 1
+    for attempt in range(1, settings.JOB_MAX_ATTEMPTS):
+        report = housekeeping_pass(now=later)
+        run.refresh_from_db()
+        assert (report["requeued"], run.status, run.worker) == (1, JobStatus.QUEUED, "")
+        assert rung[-1] == run.pk  # rung again at once
+        assert BacktestRun.claim(run.pk, worker=f"host-a:{attempt}") == attempt + 1
+    report = housekeeping_pass(now=later)
     run.refresh_from_db()
     fresh.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "host-a:4242 stopped reporting" in run.error
-    assert "Re-run it" in run.error
-    assert fresh.status == RunStatus.RUNNING
+    assert report["gave_up"] == 1
+    assert run.status == JobStatus.ERRORED
+    assert f"stopped answering {settings.JOB_MAX_ATTEMPTS} times" in run.error
+    assert fresh.status == JobStatus.RUNNING
 
     again = services.run_rerun(run=run)
     assert again.rerun_of_id == run.pk
-    assert services.run_execute(run_id=again.pk).status == RunStatus.SUCCEEDED
+    assert services.run_execute(run_id=again.pk).status == JobStatus.SUCCEEDED
 
 
-def test_the_stale_run_reaper_is_scheduled_every_minute():
-    schedule = Schedule.objects.get(func="backtests.tasks.fail_stale_runs")
-    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+def test_the_old_stale_run_schedule_is_gone():
+    assert not Schedule.objects.filter(func="backtests.tasks.fail_stale_runs").exists()
 
 
 def test_no_data_for_the_period_fails_with_a_message_a_user_can_act_on(spec, owner):
     run = _queue(spec, owner, {"market": {"start": "2030-01-01", "end": "2030-02-01"}})
     outcome = services.run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert outcome.status == run.status == RunStatus.FAILED
+    assert outcome.status == run.status == JobStatus.FAILED
     assert "TEST-RUNS" in run.error and "2030" in run.error
     assert "stored" in run.error
 
@@ -161,7 +173,7 @@ def test_an_unknown_symbol_fails_with_a_message(spec, owner):
     run = _queue(spec, owner, {"market": {"symbol": "NOPE-USD"}})
     services.run_execute(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
+    assert run.status == JobStatus.FAILED
     assert "NOPE-USD" in run.error
 
 

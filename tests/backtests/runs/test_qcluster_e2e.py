@@ -2,8 +2,8 @@
 
 Apply the example spec, load the bundled sample with the real command, POST a run
 through the API, poll until it succeeds, and check its metrics and trades equal the
-engine's for the same arrays. Then: ten runs queued at once all finish; a worker
-killed mid-run leaves a run that the stale-run schedule fails and that re-runs.
+engine's for the same arrays. Then: ten runs queued at once all finish; a cluster
+killed mid-run leaves a run that the next cluster's housekeeper requeues and finishes.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backtests import services
-from backtests.models import BacktestRun, RunStatus
+from backtests.models import BacktestRun
 from backtests.run_config import backtest_spec_for
-from backtests.tasks import fail_stale_runs
 from engine.runner import run_backtest
+from jobs.models import JobStatus
 from marketdata.read import candles_load
 from specs.services import spec_apply
 from strategies.registry import get_strategy
@@ -71,7 +71,7 @@ def test_a_run_posted_to_the_api_is_executed_by_a_real_worker(example, cluster):
     response = client.post("/api/v1/runs/", {"spec": "hyperrsi-btc-15m"}, format="json")
     assert response.status_code == 202, response.json()
     [run] = _poll([response.json()["id"]])
-    assert run.status == RunStatus.SUCCEEDED, f"{run.error}\n{cluster.tail()}"
+    assert run.status == JobStatus.SUCCEEDED, f"{run.error}\n{cluster.tail()}"
     assert run.worker and run.worker != "" and run.attempts == 1
 
     detail = client.get(response["Location"]).json()
@@ -101,45 +101,42 @@ def test_ten_runs_queued_at_once_all_finish(example, cluster):
         for i in range(10)
     ]
     runs = _poll(ids, timeout=180)
-    assert [run.status for run in runs] == [RunStatus.SUCCEEDED] * 10, cluster.tail()
+    assert [run.status for run in runs] == [JobStatus.SUCCEEDED] * 10, cluster.tail()
     assert (
         len({run.metrics["total_trades"] for run in runs} | {None}) > 2
     )  # different params, different results
     assert len({run.worker for run in runs}) >= 1
 
 
-def test_a_killed_workers_run_is_failed_by_the_stale_schedule_and_reruns(example, monkeypatch, settings):
+def test_a_killed_clusters_run_is_requeued_and_finished_by_the_next_one(example, sleepy, monkeypatch):
     owner, _ = example
     monkeypatch.setattr(Conf, "SYNC", False)
-    # The worker sleeps inside the task long enough to be killed mid-run.
-    doomed = Cluster(workers=1, extra_env={"BACKTEST_TEST_TASK_DELAY": "30"})
+    spec_apply(
+        text=f"kind: Backtest\nname: sleepy\nstrategy: {sleepy}\nparams: {{sleep_seconds: 3}}\n"
+        "market: {symbol: BTC-USD, timeframe: 15m, start: 2021-10-01, end: 2021-10-10}\n",
+        owner=owner,
+        source="sleepy.yaml",
+    )
+    doomed = Cluster(workers=1)
     try:
         doomed.wait_ready()
-        spec = backtest_spec_for(owner, "hyperrsi-btc-15m")
         with transaction.atomic():
-            run = services.run_enqueue(spec=spec, owner=owner)
+            run = services.run_enqueue(spec=backtest_spec_for(owner, "sleepy"), owner=owner)
         deadline = time.monotonic() + 60
-        while BacktestRun.objects.get(pk=run.pk).status != RunStatus.RUNNING:
+        while BacktestRun.objects.get(pk=run.pk).status != JobStatus.RUNNING:
             assert time.monotonic() < deadline, doomed.tail()
             time.sleep(0.1)
     finally:
         doomed.kill()
     run.refresh_from_db()
-    assert run.status == RunStatus.RUNNING  # the worker is gone; nothing will report back
-
-    settings.RUN_STALE_AFTER_SECONDS = 0
-    time.sleep(0.01)
-    assert fail_stale_runs() == 1  # what the every-minute schedule calls
-    run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "stopped reporting" in run.error
+    assert run.status == JobStatus.RUNNING  # the worker is gone; nothing will report back
 
     healthy = Cluster(workers=1)
     try:
         healthy.wait_ready()
-        again = services.run_rerun(run=run)
-        [finished] = _poll([again.pk])
+        [finished] = _poll([run.pk])
     finally:
         healthy.stop()
-    assert finished.status == RunStatus.SUCCEEDED, healthy.tail()
-    assert finished.rerun_of_id == run.pk
+    assert finished.status == JobStatus.SUCCEEDED, healthy.tail()
+    assert finished.attempts == 2
+    assert finished.worker != run.worker
