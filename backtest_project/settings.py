@@ -102,6 +102,10 @@ if REDIS_URL:
             },
         }
     }
+    # A cache that is down (Redis restarting) is a cache miss, logged, not a 500: reads go
+    # to the database, throttles let requests through. /health still reports it down.
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
         "default": {

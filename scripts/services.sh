@@ -1,40 +1,60 @@
 #!/usr/bin/env bash
 # Start or stop the services the project needs, owned by the project:
-#   - a PostgreSQL cluster with TimescaleDB preloaded, data under .services/pg,
-#     on its own port (PG_PORT, default 54329, or the next free one when another
-#     program holds it), so no system cluster is touched;
-#   - Redis: the one at REDIS_URL if it answers, else one started here on
-#     REDIS_PORT (default 63790, or the next free one), installed with apt when missing.
-# `start` writes .services/env (export lines for DATABASE_URL and REDIS_URL) and
-# prints them. Idempotent: starting what already runs does nothing.
+#   - a PostgreSQL cluster with TimescaleDB preloaded, data under .services/pg (or, when
+#     the checkout is in a home the postgres user cannot enter, under
+#     /var/lib/backtest-services/<checkout>, linked from .services/pg);
+#   - Redis, with an append-only file so queued tasks survive a restart: the one at
+#     REDIS_URL if it answers, else one started here, installed with apt when missing.
+# Each service keeps the port it was given the first time (remembered in .services/*/port;
+# PG_PORT / REDIS_PORT choose it then, default 54329 / 63790, or the next free one), so a
+# restarted service is found again by a running site and worker.
+# `start` writes .services/env (export lines for DATABASE_URL and REDIS_URL) and prints
+# them. Idempotent: starting what already runs does nothing; starting after a crash or a
+# `kill -9` restarts what is down, on its port.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-STATE="$ROOT/.services"
-PG_PORT=${PG_PORT:-54329}
-PG_DATA="$STATE/pg/data"
-PG_SOCK="$STATE/pg/run"
-PG_LOG="$STATE/pg/postgres.log"
+# SERVICES_DIR: another state folder (the tests start throw-away services there).
+STATE=${SERVICES_DIR:-$ROOT/.services}
 PG_DB=${PG_DB:-backtest}
-REDIS_PORT=${REDIS_PORT:-63790}
 
 port_free() {
+    # SO_REUSEADDR, as servers bind: a port whose last connections sit in TIME_WAIT is free.
     python3 - "$1" <<'PY' >/dev/null 2>&1
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 PY
 }
 
-# The first free port from $1 on (the cluster may be restarted on a new one).
-free_port_from() {
-    local port=$1
+# The port remembered in $1 (a file), else the first free one from $2 on, remembered.
+remembered_port() {
+    local file=$1 port=$2
+    if [ -s "$file" ]; then
+        cat "$file"
+        return
+    fi
     for _ in $(seq 20); do
-        port_free "$port" && { echo "$port"; return; }
+        if port_free "$port"; then
+            echo "$port" >"$file"
+            echo "$port"
+            return
+        fi
         port=$((port + 1))
     done
-    echo "services: no free port in $1..$port" >&2
+    echo "services: no free port in $2..$port" >&2
     exit 1
+}
+
+# Fail with a clear message when another program holds the remembered port $1.
+port_ours_or_free() {
+    local port=$1 what=$2
+    if ! port_free "$port"; then
+        echo "services: port $port ($what, remembered in .services) is held by another program;" \
+            "stop it, or remove the port file to choose a new port" >&2
+        exit 1
+    fi
 }
 
 pg_bin() {
@@ -53,21 +73,47 @@ as_pg() {
     fi
 }
 
+# Where the cluster lives. As root the cluster runs as postgres, which must be able to
+# enter every directory above its data: a checkout in /root (mode 700) is out of reach,
+# so the cluster then lives under /var/lib/backtest-services and .services/pg links to it.
+pg_home() {
+    if [ -L "$STATE/pg" ] || [ -d "$STATE/pg/data" ] || [ "$(id -u)" -ne 0 ]; then
+        readlink -f "$STATE/pg" 2>/dev/null || echo "$STATE/pg"
+        return
+    fi
+    mkdir -p "$STATE"
+    if runuser -u postgres -- test -x "$STATE" 2>/dev/null; then
+        echo "$STATE/pg"
+        return
+    fi
+    local home
+    home="/var/lib/backtest-services/$(basename "$ROOT")-$(echo -n "$STATE" | sha1sum | cut -c1-10)/pg"
+    mkdir -p "$home"
+    ln -sfn "$home" "$STATE/pg"
+    echo "$home"
+}
+
 start_postgres() {
     bash "$ROOT/scripts/install-timescaledb.sh"
-    local bin
+    local bin home data sock port
     bin=$(pg_bin)
-    mkdir -p "$STATE/pg" "$PG_SOCK"
+    home=$(pg_home)
+    data="$home/data"
+    sock="$home/run"
+    mkdir -p "$home" "$sock"
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || { echo "services: no postgres user to run the cluster as" >&2; exit 1; }
-        chown -R postgres:postgres "$STATE/pg"
+        chown -R postgres:postgres "$home"
     fi
-    if [ ! -f "$PG_DATA/PG_VERSION" ]; then
-        as_pg "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-        cat >>"$PG_DATA/postgresql.conf" <<CONF
+    # (the first version of this script kept the port inside the cluster's folder)
+    [ -s "$STATE/pg.port" ] || [ ! -s "$home/port" ] || cp "$home/port" "$STATE/pg.port"
+    port=$(remembered_port "$STATE/pg.port" "${PG_PORT:-54329}")
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        cat >>"$data/postgresql.conf" <<CONF
 # --- written by scripts/services.sh ---
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$PG_SOCK'
+unix_socket_directories = '$sock'
 shared_preload_libraries = 'timescaledb'
 timescaledb.telemetry_level = off
 max_connections = 200
@@ -78,27 +124,34 @@ synchronous_commit = off
 full_page_writes = off
 CONF
     fi
-    if as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-        PG_PORT=$(cat "$STATE/pg/port" 2>/dev/null || echo "$PG_PORT")
-    else
-        PG_PORT=$(free_port_from "$PG_PORT")
-        echo "$PG_PORT" >"$STATE/pg/port"
-        as_pg "$bin/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null
+    if ! as_pg "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+        # A server killed a moment ago can still be listed, and its last processes still
+        # hold the port, for a second or two: wait for them to go.
+        for _ in $(seq 100); do
+            if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 && port_free "$port"; then
+                break
+            fi
+            sleep 0.1
+        done
+        port_ours_or_free "$port" PostgreSQL
+        as_pg "$bin/pg_ctl" -D "$data" -l "$home/postgres.log" -o "-p $port" -w -t 60 start >/dev/null
     fi
-    if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
+    if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc \
         "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" postgres | grep -q 1; then
-        as_pg "$bin/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$PG_DB"
+        as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres "$PG_DB"
     fi
-    as_pg "$bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$PG_DB" \
+    as_pg "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d "$PG_DB" \
         -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS timescaledb" >/dev/null
+    DATABASE_URL="postgres://postgres@127.0.0.1:$port/$PG_DB"
 }
 
 stop_postgres() {
-    local bin
+    local bin data
     bin=$(pg_bin)
-    if [ -f "$PG_DATA/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
-        as_pg "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
-        echo "services: PostgreSQL ($PG_DATA) stopped"
+    data="$(readlink -f "$STATE/pg" 2>/dev/null || echo "$STATE/pg")/data"
+    if [ -f "$data/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+        echo "services: PostgreSQL ($data) stopped"
     fi
 }
 
@@ -113,42 +166,57 @@ sys.exit(0 if s.recv(16).startswith(b"+PONG") else 1)
 PY
 }
 
-start_redis() {
-    if [ -n "${REDIS_URL:-}" ] && redis_answers "$REDIS_URL"; then
+# A Redis of the project's in .services/$1 on its remembered port (default $2); $3 "yes"
+# for an append-only file. Prints its URL.
+start_redis_in() {
+    local dir="$STATE/$1" port url
+    mkdir -p "$dir"
+    port=$(remembered_port "$dir/port" "$2")
+    url="redis://127.0.0.1:$port/0"
+    if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null && redis_answers "$url"; then
+        echo "$url"
         return
     fi
-    if [ -f "$STATE/redis/redis.pid" ] && kill -0 "$(cat "$STATE/redis/redis.pid")" 2>/dev/null; then
-        REDIS_URL="redis://127.0.0.1:$(cat "$STATE/redis/port" 2>/dev/null || echo "$REDIS_PORT")/0"
-        return
-    fi
-    mkdir -p "$STATE/redis"
-    REDIS_PORT=$(free_port_from "$REDIS_PORT")
-    echo "$REDIS_PORT" >"$STATE/redis/port"
-    REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    port_ours_or_free "$port" "Redis in .services/$1"
     if ! command -v redis-server >/dev/null 2>&1; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
     fi
-    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
-        --dir "$STATE/redis" --pidfile "$STATE/redis/redis.pid" --logfile "$STATE/redis/redis.log"
-    for _ in $(seq 50); do redis_answers "$REDIS_URL" && return; sleep 0.1; done
-    echo "services: Redis did not answer on $REDIS_URL" >&2
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --save "" --appendonly "$3" \
+        --appendfsync everysec --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+    for _ in $(seq 50); do
+        if redis_answers "$url"; then
+            echo "$url"
+            return
+        fi
+        sleep 0.1
+    done
+    echo "services: Redis did not answer on $url (log: $dir/redis.log)" >&2
     exit 1
 }
 
-stop_redis() {
-    if [ -f "$STATE/redis/redis.pid" ]; then
-        kill "$(cat "$STATE/redis/redis.pid")" 2>/dev/null || true
-        rm -f "$STATE/redis/redis.pid"
-        echo "services: Redis ($STATE/redis) stopped"
+stop_redis_in() {
+    local dir="$STATE/$1"
+    if [ -f "$dir/redis.pid" ]; then
+        kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+        rm -f "$dir/redis.pid"
+        echo "services: Redis ($dir) stopped"
     fi
+}
+
+start_redis() {
+    if [ -n "${REDIS_URL:-}" ] && [ ! -f "$STATE/redis/port" ] && redis_answers "$REDIS_URL"; then
+        return  # a Redis of the developer's own
+    fi
+    REDIS_URL=$(start_redis_in redis "${REDIS_PORT:-63790}" yes)
 }
 
 case "${1:-start}" in
 start)
+    mkdir -p "$STATE"
     start_postgres
     start_redis
     cat >"$STATE/env" <<ENV
-export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB
+export DATABASE_URL=$DATABASE_URL
 export REDIS_URL=$REDIS_URL
 ENV
     echo "services: up; exported in .services/env:"
@@ -156,7 +224,7 @@ ENV
     ;;
 stop)
     stop_postgres
-    stop_redis
+    stop_redis_in redis
     ;;
 *)
     echo "usage: scripts/services.sh start|stop" >&2

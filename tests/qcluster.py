@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,8 +47,8 @@ class Cluster:
             JOB_STALE_SECONDS="4",
             JOB_RESEND_SECONDS="3",
             JOB_HOUSEKEEPING_SECONDS="1",
-            **(extra_env or {}),
         )
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO / "manage.py"), "qcluster"],
             cwd=REPO,
@@ -87,3 +89,76 @@ class Cluster:
                 self.proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def poll_runs(run_ids, *, timeout: float = 120) -> list:
+    """The runs ``run_ids`` (by pk) once all are final, or as they are at ``timeout``."""
+    from backtests.models import BacktestRun
+
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = list(BacktestRun.objects.filter(pk__in=run_ids).order_by("pk"))
+        if all(run.is_final for run in runs) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.2)
+
+
+class PrivateRedis:
+    """A Redis server of one test's own (no persistence), so that the test can stop,
+    restart or flush it without touching the Redis the rest of the suite shares."""
+
+    def __init__(self, folder: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.folder = folder
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def start(self) -> None:
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.client().ping():
+                    return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: everything it held is lost (it keeps nothing on disk)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+def broker_to(monkeypatch, url: str) -> None:
+    """Make this test process's ``async_task`` use the Redis at ``url`` (a cluster started
+    with ``extra_env={"REDIS_URL": url}`` reads from the same queue)."""
+    import redis
+    from django_q import tasks
+    from django_q.brokers.redis_broker import Redis
+
+    def get_broker(list_key=None):
+        broker = Redis(list_key=list_key)
+        broker.connection = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        return broker
+
+    monkeypatch.setattr(tasks, "get_broker", get_broker)

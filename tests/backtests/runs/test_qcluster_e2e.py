@@ -11,11 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django_q.conf import Conf
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from backtests import services
 from backtests.models import BacktestRun
@@ -25,20 +22,9 @@ from jobs.models import JobStatus
 from marketdata.read import candles_load
 from specs.services import spec_apply
 from strategies.registry import get_strategy
-from tests.conftest import REPO
-from tests.factories import make_user
-from tests.qcluster import Cluster
+from tests.qcluster import Cluster, poll_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _poll(run_ids, *, timeout: float = 120) -> list[BacktestRun]:
-    deadline = time.monotonic() + timeout
-    while True:
-        runs = list(BacktestRun.objects.filter(pk__in=run_ids).order_by("pk"))
-        if all(run.is_final for run in runs) or time.monotonic() > deadline:
-            return runs
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -52,25 +38,11 @@ def cluster(monkeypatch):
         started.stop()
 
 
-@pytest.fixture
-def example(sample_csv_path):
-    owner = make_user("e2e")
-    spec_apply(
-        text=(REPO / "specs" / "examples" / "hyperrsi.yaml").read_text(), owner=owner, source="hyperrsi.yaml"
-    )
-    call_command(
-        "load_candles", str(sample_csv_path), "--symbol", "BTC-USD", "--timeframe", "15m", verbosity=0
-    )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
-    return owner, client
-
-
 def test_a_run_posted_to_the_api_is_executed_by_a_real_worker(example, cluster):
     _, client = example
     response = client.post("/api/v1/runs/", {"spec": "hyperrsi-btc-15m"}, format="json")
     assert response.status_code == 202, response.json()
-    [run] = _poll([response.json()["id"]])
+    [run] = poll_runs([response.json()["id"]])
     assert run.status == JobStatus.SUCCEEDED, f"{run.error}\n{cluster.tail()}"
     assert run.worker and run.worker != "" and run.attempts == 1
 
@@ -100,7 +72,7 @@ def test_ten_runs_queued_at_once_all_finish(example, cluster):
         ).json()["id"]
         for i in range(10)
     ]
-    runs = _poll(ids, timeout=180)
+    runs = poll_runs(ids, timeout=180)
     assert [run.status for run in runs] == [JobStatus.SUCCEEDED] * 10, cluster.tail()
     assert (
         len({run.metrics["total_trades"] for run in runs} | {None}) > 2
@@ -134,7 +106,7 @@ def test_a_killed_clusters_run_is_requeued_and_finished_by_the_next_one(example,
     healthy = Cluster(workers=1)
     try:
         healthy.wait_ready()
-        [finished] = _poll([run.pk])
+        [finished] = poll_runs([run.pk])
     finally:
         healthy.stop()
     assert finished.status == JobStatus.SUCCEEDED, healthy.tail()

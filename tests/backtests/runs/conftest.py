@@ -1,0 +1,28 @@
+"""Fixtures of the run tests that go through a real queue."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from specs.services import spec_apply
+from tests.conftest import REPO
+from tests.factories import make_user
+
+
+@pytest.fixture
+def example(sample_csv_path):
+    """The example specs applied by a user, the bundled sample loaded; ``(owner, client)``
+    with an API client authenticated as that user."""
+    owner = make_user("e2e")
+    spec_apply(
+        text=(REPO / "specs" / "examples" / "hyperrsi.yaml").read_text(), owner=owner, source="hyperrsi.yaml"
+    )
+    call_command(
+        "load_candles", str(sample_csv_path), "--symbol", "BTC-USD", "--timeframe", "15m", verbosity=0
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    return owner, client
