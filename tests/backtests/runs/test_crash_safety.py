@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -177,3 +178,43 @@ def test_a_worker_killed_mid_run_is_replaced_and_its_run_finishes_within_a_minut
         cluster.stop()
     assert run.status == JobStatus.SUCCEEDED, cluster.tail()
     assert run.attempts == 2 and run.worker != first.worker
+
+
+def test_qcluster_waits_for_a_broker_that_is_not_up_yet_then_works(example, monkeypatch, tmp_path):
+    _, client = example
+    redis = PrivateRedis(tmp_path)
+    try:
+        broker_to(monkeypatch, redis.url)
+        redis.kill()
+        cluster = Cluster(workers=1, extra_env={"REDIS_URL": redis.url})
+        try:
+            deadline = time.monotonic() + 30
+            while not any("waiting for broker" in line for line in cluster.log):
+                assert cluster.proc.poll() is None, cluster.tail()
+                assert time.monotonic() < deadline, cluster.tail()
+                time.sleep(0.1)
+            time.sleep(3)
+            assert cluster.proc.poll() is None  # still waiting, not gone
+            redis.start()
+            cluster.wait_ready()
+            [run] = poll_runs(_post_runs(client, 1))
+        finally:
+            cluster.stop()
+    finally:
+        redis.kill()
+    assert run.status == JobStatus.SUCCEEDED, cluster.tail()
+
+
+def test_qcluster_says_it_waits_for_a_database_that_does_not_answer(example):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    cluster = Cluster(workers=1, extra_env={"DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead}/nothing"})
+    try:
+        deadline = time.monotonic() + 30
+        while not any("waiting for database" in line for line in cluster.log):
+            assert cluster.proc.poll() is None, cluster.tail()
+            assert time.monotonic() < deadline, cluster.tail()
+            time.sleep(0.1)
+    finally:
+        cluster.kill()
