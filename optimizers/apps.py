@@ -12,6 +12,10 @@ class OptimizersConfig(AppConfig):
         from jobs.models import JobStatus
         from optimizers.models import SweepChunk
         from optimizers.services.lifecycle import chunk_gave_up, sweeps_nudge
+        from optimizers.spec_rules import SweepRules
+        from specs.kinds import register_sweep_rules
+
+        register_sweep_rules(SweepRules())
 
         # a sweep's chunks are rung by its coordinator once it runs; only then may the
         # housekeeper ring them again

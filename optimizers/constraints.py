@@ -35,6 +35,9 @@ class Constraints:
         self.builtin = [source for source in builtin if source not in self.sources]
         self.fixed = dict(fixed)
         self.expressions = []
+        # where each expression comes from: the spec's constraints[i], or the strategy's
+        # own (reported on the space)
+        self.paths = [f"constraints[{i}]" for i in range(len(self.sources))] + ["space"] * len(self.builtin)
         for i, source in enumerate(self.sources):
             try:
                 self.expressions.append(compile_expression(source, names=allowed))
@@ -47,14 +50,24 @@ class Constraints:
         return bool(self.expressions)
 
     def mask(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-        """bool[C]: True where every constraint holds for the combination."""
+        """bool[C]: True where every constraint holds for the combination. A constraint
+        that cannot be evaluated (it names a parameter neither swept nor set) raises
+        ``SpaceError`` naming it."""
         n = column_length(columns)
         keep = np.ones(n, dtype=bool)
         if not self.expressions or n == 0:
             return keep
         values = {**self.fixed, **columns}
-        for expression in self.expressions:
-            keep &= np.broadcast_to(np.asarray(expression(values), dtype=bool), (n,))
+        for path, expression in zip(self.paths, self.expressions, strict=True):
+            try:
+                holds = expression(values)
+            except ExpressionError as exc:
+                unset = "neither swept nor set in the Backtest"
+                message = f"'{expression.source}' cannot be evaluated: {exc.message} ({unset})"
+                raise SpaceError(path, message) from None
+            except (TypeError, ValueError) as exc:
+                raise SpaceError(path, f"'{expression.source}' cannot be evaluated: {exc}") from None
+            keep &= np.broadcast_to(np.asarray(holds, dtype=bool), (n,))
         return keep
 
     def ok(self, params: Mapping[str, Any]) -> bool:

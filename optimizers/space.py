@@ -133,26 +133,33 @@ def _check_bounds(path: str, prop: Mapping[str, Any], value: float) -> None:
         raise SpaceError(path, f"{value!r} must be below {prop['exclusiveMaximum']}")
 
 
-def range_values(path: str, kind: str, low: Any, high: Any, step: Any) -> tuple[Any, ...]:
+def range_values(
+    path: str, kind: str, low: Any, high: Any, step: Any, *, max_values: int = MAX_AXIS_VALUES
+) -> tuple[Any, ...]:
     """``low, low+step, ...`` up to and including ``high`` (when on the grid), exactly.
 
     The i-th value is ``float(Decimal(low) + i * Decimal(step))``: each value is the
     float nearest its decimal, so 0.1..0.3 step 0.1 gives 0.1, 0.2, 0.3 (not
-    0.30000000000000004) and the count never loses the last value to rounding.
+    0.30000000000000004) and the count never loses the last value to rounding, nor
+    gains one (0.5..0.9999999999 step 0.1 is five values). This is the one enumeration
+    of a range: the spec layer stores these values, and the optimiser runs them.
     """
+    name = path.rsplit(".", 1)[-1]
     lo = _decimal(f"{path}.min", low)
     hi = _decimal(f"{path}.max", high)
     st = _decimal(f"{path}.step", step)
     if st <= 0:
-        raise SpaceError(f"{path}.step", f"must be > 0, got {step!r}")
+        raise SpaceError(f"{path}.step", f"step must be > 0, got {step!r}")
+    if kind == INTEGER and st != st.to_integral_value():
+        raise SpaceError(
+            f"{path}.step", f"step {step} is not a whole number, but {name} is an integer parameter"
+        )
     if hi < lo:
-        raise SpaceError(f"{path}.max", f"{high!r} is below min {low!r}")
+        raise SpaceError(f"{path}.max", f"max {high} is less than min {low}")
+    if (hi - lo) / st >= max_values:
+        raise SpaceError(path, f"{name} would take more than {max_values:,} values (SWEEP_MAX_COMBINATIONS)")
     count = int((hi - lo) / st) + 1
-    if count > MAX_AXIS_VALUES:
-        raise SpaceError(path, f"has {count:,} values; at most {MAX_AXIS_VALUES:,} per parameter")
     if kind == INTEGER:
-        if lo != lo.to_integral_value() or st != st.to_integral_value():
-            raise SpaceError(path, "an integer parameter needs an integer min and step")
         return tuple(int(lo + i * st) for i in range(count))
     return tuple(float(lo + i * st) for i in range(count))
 
@@ -202,38 +209,40 @@ class Space:
                 "space", "must map at least one parameter to {values: [...]} or {min, max, step}"
             )
         props = params_schema.get("properties", {})
-        axes = []
-        for name, entry in space.items():
-            path = f"space.{name}"
-            if name not in props:
-                raise SpaceError(
-                    path, f"is not a parameter of this strategy (known: {', '.join(sorted(props))})"
-                )
-            prop = props[name]
-            kind = _schema_type(prop)
-            if not isinstance(entry, Mapping):
-                raise SpaceError(path, "must be {values: [...]} or {min, max, step}")
-            if "values" in entry and not {"min", "max", "step"} & set(entry):
-                raw = entry["values"]
-                if not isinstance(raw, list) or not raw:
-                    raise SpaceError(f"{path}.values", "must be a non-empty list")
-                values = _dedupe(
-                    coerce_value(f"{path}.values[{i}]", kind, prop, v) for i, v in enumerate(raw)
-                )
-                axes.append(Axis(name, kind, values=values))
-                continue
-            if kind not in (INTEGER, NUMBER):
-                raise SpaceError(path, f"a {kind} parameter needs a values list")
-            missing = [key for key in ("min", "max", "step") if key not in entry]
-            if missing:
-                raise SpaceError(path, f"a range needs {', '.join(missing)}")
-            extra = sorted(set(entry) - {"min", "max", "step", "values"})
-            if extra:
-                raise SpaceError(path, f"unknown field {extra[0]!r} (a range has min, max, step)")
-            low = coerce_value(f"{path}.min", kind, prop, entry["min"])
-            high = coerce_value(f"{path}.max", kind, prop, entry["max"])
-            axes.append(Axis(name, kind, values=range_values(path, kind, low, high, entry["step"])))
-        return cls(tuple(axes))
+        return cls(tuple(axis_from_entry(name, entry, props) for name, entry in space.items()))
+
+
+def axis_from_entry(
+    name: str, entry: Any, props: Mapping[str, Any], *, max_values: int = MAX_AXIS_VALUES
+) -> Axis:
+    """The axis of one ``space`` entry of a Sweep (``{values: [...]}`` or ``{min, max,
+    step}``) for the strategy parameter ``props[name]``. The one definition of what a
+    space entry means, used by the spec layer (which positions the ``SpaceError``) and
+    by the optimiser. Duplicate listed values count once."""
+    path = f"space.{name}"
+    if name not in props:
+        raise SpaceError(path, f"is not a parameter of this strategy (known: {', '.join(sorted(props))})")
+    prop = props[name]
+    kind = _schema_type(prop)
+    if not isinstance(entry, Mapping):
+        raise SpaceError(path, "must be {values: [...]} or {min, max, step}")
+    if "values" in entry and not {"min", "max", "step"} & set(entry):
+        raw = entry["values"]
+        if not isinstance(raw, list) or not raw:
+            raise SpaceError(f"{path}.values", "must be a non-empty list")
+        values = _dedupe(coerce_value(f"{path}.values[{i}]", kind, prop, v) for i, v in enumerate(raw))
+        return Axis(name, kind, values=values)
+    if kind not in (INTEGER, NUMBER):
+        raise SpaceError(path, f"{name} is not numeric; list the values to try instead ({{values: [...]}})")
+    missing = [key for key in ("min", "max", "step") if key not in entry]
+    if missing:
+        raise SpaceError(path, f"a range needs {', '.join(missing)}")
+    extra = sorted(set(entry) - {"min", "max", "step", "values"})
+    if extra:
+        raise SpaceError(path, f"unknown field {extra[0]!r} (a range has min, max, step)")
+    low = coerce_value(f"{path}.min", kind, prop, entry["min"])
+    high = coerce_value(f"{path}.max", kind, prop, entry["max"])
+    return Axis(name, kind, values=range_values(path, kind, low, high, entry["step"], max_values=max_values))
 
 
 # --- columns of combinations ------------------------------------------------------

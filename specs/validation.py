@@ -20,18 +20,18 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine.runner import TRADE_KEYS
 from specs.errors import SpecError, SpecValidationError
 from specs.expressions import ExpressionError, compile_expression
+from specs.kinds import sweep_rules
 from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
 from strategies.registry import StrategyDef, all_strategies, get_strategy
 
@@ -311,35 +311,25 @@ def _normalise_report_layout(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _range_values(low: float, high: float, step: float, integer: bool) -> list[Any]:
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if integer:
-        return [int(low) + i * int(step) for i in range(count)]
-    # Rounded so that 0.1 + 2 * 0.1 is 0.3 here as it is in the user's head.
-    return [float(round(low + i * step, 12)) for i in range(count)]
-
-
 def _normalise_sweep(
-    data: Mapping[str, Any], strategy: StrategyDef, grid_size: int, feasible_size: int | None
+    data: Mapping[str, Any], strategy: StrategyDef, axes: Mapping[str, Any], feasible_size: int | None
 ) -> dict[str, Any]:
+    """``axes``: the optimiser's axis of each swept parameter (``specs.kinds``): the values
+    stored are the ones a sweep runs."""
     schema = _file_schema("Sweep")
     out = _normalise(schema, {k: v for k, v in data.items() if k not in ("space", "validation")})
     props = params_schema(strategy)["properties"]
     space = {}
     for param, entry in data["space"].items():
         prop = props[param]
+        values = list(axes[param].values)
         if "values" in entry:
-            space[param] = {"values": [_normalise(prop, v) for v in entry["values"]]}
+            space[param] = {"values": values}
         else:
             integer = prop.get("type") == "integer"
             low, high, step = (_normalise(prop, entry[k]) for k in ("min", "max", "step"))
             step = int(step) if integer else float(step)
-            space[param] = {
-                "min": low,
-                "max": high,
-                "step": step,
-                "values": _range_values(low, high, step, integer),
-            }
+            space[param] = {"min": low, "max": high, "step": step, "values": values}
     out["space"] = space
     validation = data.get("validation")
     if validation:
@@ -355,7 +345,7 @@ def _normalise_sweep(
     out["constraints"] = constraints
     out["strategy"] = strategy.name
     out["backtest_version"] = None  # pinned by the service when it is stored
-    out["grid_size"] = grid_size
+    out["grid_size"] = math.prod(axis.size for axis in axes.values())
     out["feasible_size"] = feasible_size
     return out
 
@@ -379,6 +369,8 @@ class _State:
     kind: str
     errors: list[SpecError]
     strategy: StrategyDef | None = None
+    # a Sweep's swept parameters, each with the optimiser's axis (specs.kinds)
+    axes: dict[str, Any] = field(default_factory=dict)
     grid_size: int = 0
     feasible_size: int | None = None
 
@@ -388,6 +380,16 @@ class _State:
 
     def add(self, path: PathT, message: str, *, key: bool = False) -> None:
         self.errors.append(self.document.error(path, message, key=key))
+
+
+def _path_of(exc: Exception) -> PathT:
+    """``space.rsi_period.values[0]`` (an owning app's error path) as a spec path."""
+    parts: list[str | int] = []
+    for part in str(getattr(exc, "path", "")).split("."):
+        name, *indexes = part.replace("]", "").split("[")
+        parts.append(name)
+        parts.extend(int(index) for index in indexes)
+    return tuple(parts)
 
 
 def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -433,7 +435,7 @@ class _Checker:
             data = _normalise_report_layout(state.data)
         else:
             assert state.strategy is not None
-            data = _normalise_sweep(state.data, state.strategy, state.grid_size, state.feasible_size)
+            data = _normalise_sweep(state.data, state.strategy, state.axes, state.feasible_size)
         return ValidatedDocument(state.document, state.kind, data["name"], data)
 
     # --- one document ---------------------------------------------------------------
@@ -620,11 +622,12 @@ class _Checker:
                 )
                 complete = False
                 continue
-            count = self.check_space_entry(state, param, props[param], entry)
-            if count is None:
+            axis = self.check_space_entry(state, param, props, entry)
+            if axis is None:
                 complete = False
                 continue
-            sizes.append(count)
+            state.axes[param] = axis
+            sizes.append(axis.size)
         compiled = []
         constraints_ok = True
         for i, constraint in enumerate(data.get("constraints") or []):
@@ -646,55 +649,43 @@ class _Checker:
                     "(SWEEP_MAX_COMBINATIONS); narrow the space or use method: genetic or random",
                 )
             elif constraints_ok and state.grid_size <= self.max_combinations:
-                written = {expression.source for _, expression in compiled}
-                for rule in strategy.constraints:
-                    if rule not in written:
-                        compiled.append((("space",), compile_expression(rule, names=props)))
-                self.count_feasible(state, props, space, base, compiled)
+                self.count_feasible(state, strategy, props, base, [e.source for _, e in compiled])
 
     def count_feasible(
         self,
         state: _State,
+        strategy: StrategyDef,
         props: Mapping[str, Any],
-        space: Mapping[str, Any],
         base: Mapping[str, Any],
-        constraints: list[tuple[PathT, Any]],
+        constraints: list[str],
     ) -> None:
-        """How many grid combinations meet every constraint (the whole grid at once)."""
-        columns = []
-        for param, entry in space.items():
-            if "values" in entry:
-                columns.append(np.asarray(entry["values"]))
-            else:
-                integer = props[param].get("type") == "integer"
-                columns.append(np.asarray(_range_values(entry["min"], entry["max"], entry["step"], integer)))
-        grids = np.meshgrid(*columns, indexing="ij")
-        values = {**base, **{param: grid.ravel() for param, grid in zip(space, grids, strict=True)}}
-        keep = np.ones(state.grid_size, dtype=bool)
-        for path, expression in constraints:
-            try:
-                keep &= np.broadcast_to(expression(values), keep.shape)
-            except ExpressionError as exc:
-                unset = "neither swept nor set in the Backtest"
-                state.add(path, f"'{expression.source}' cannot be evaluated: {exc.message} ({unset})")
-                return
-            except (TypeError, ValueError) as exc:
-                state.add(path, f"'{expression.source}' cannot be evaluated: {exc}")
-                return
-        state.feasible_size = int(keep.sum())
+        """How many grid combinations meet every constraint (the optimiser's count)."""
+        rules = sweep_rules()
+        try:
+            state.feasible_size = rules.feasible(
+                list(state.axes.values()),
+                constraints=constraints,
+                builtin=strategy.constraints,
+                base=base,
+                names=list(props),
+            )
+        except rules.error as exc:
+            state.add(_path_of(exc), exc.message)  # type: ignore[attr-defined]
+            return
         if state.feasible_size == 0:
+            every = [*constraints, *(rule for rule in strategy.constraints if rule not in constraints)]
             state.add(
                 ("constraints",) if _has(state.data, "constraints") else ("space",),
-                f"none of the {state.grid_size} combinations meets the constraints "
-                f"({'; '.join(expression.source for _, expression in constraints)})",
+                f"none of the {state.grid_size} combinations meets the constraints ({'; '.join(every)})",
             )
 
-    def check_space_entry(self, state: _State, param: str, prop: Mapping[str, Any], entry: Any) -> int | None:
-        """The number of values of one space entry (None when it is invalid)."""
+    def check_space_entry(self, state: _State, param: str, props: Mapping[str, Any], entry: Any) -> Any:
+        """The optimiser's axis of one space entry (None when it is invalid): each value
+        against the parameter's schema first, for the schema's own messages."""
         if not isinstance(entry, dict):
             return None
         path: PathT = ("space", param)
-        validator = Draft202012Validator(prop)
+        validator = Draft202012Validator(props[param])
         before = len(state.errors)
         if "values" in entry and not {"min", "max", "step"} & set(entry):
             values = entry["values"]
@@ -702,33 +693,19 @@ class _Checker:
                 return None
             for i, value in enumerate(values):
                 state.errors.extend(_schema_errors(state.document, validator, value, (*path, "values", i)))
-            return len(values) if len(state.errors) == before else None
-        if not all(_number(entry.get(key)) for key in ("min", "max", "step")) or "values" in entry:
+        elif not all(_number(entry.get(key)) for key in ("min", "max", "step")) or "values" in entry:
             return None  # the schema has said what is wrong
-        kind = prop.get("type")
-        if kind not in ("integer", "number"):
-            state.add(path, f"{param} is not numeric; list the values to try instead ({{values: [...]}})")
-            return None
-        low, high, step = entry["min"], entry["max"], entry["step"]
-        for key in ("min", "max"):
-            state.errors.extend(_schema_errors(state.document, validator, entry[key], (*path, key)))
-        if kind == "integer" and not float(step).is_integer():
-            state.add(
-                (*path, "step"), f"step {step} is not a whole number, but {param} is an integer parameter"
-            )
-        if step <= 0:
-            return None
-        if high < low:
-            state.add((*path, "max"), f"max {high} is less than min {low}")
+        elif props[param].get("type") in ("integer", "number"):
+            for key in ("min", "max"):
+                state.errors.extend(_schema_errors(state.document, validator, entry[key], (*path, key)))
         if len(state.errors) != before:
             return None
-        ratio = (high - low) / step
-        if ratio >= self.max_combinations:
-            state.add(
-                path, f"{param} would take more than {self.max_combinations} values (SWEEP_MAX_COMBINATIONS)"
-            )
+        rules = sweep_rules()
+        try:
+            return rules.axis(param, entry, props, max_values=self.max_combinations)
+        except rules.error as exc:
+            state.add(_path_of(exc), exc.message)  # type: ignore[attr-defined]
             return None
-        return math.floor(ratio + 1e-9) + 1
 
     def check_sweep_reference(self, state: _State) -> None:
         backtest = state.data.get("backtest")

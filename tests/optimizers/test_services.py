@@ -211,3 +211,26 @@ def test_a_cancelled_sweep_stops_and_keeps_its_status(grid_spec, alice, candles,
     assert services.sweep_coordinate(run_id=run.pk) == JobStatus.CANCELLED
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        # the spec layer once counted 6 values here (float steps with a 1e-9 fudge) while
+        # the optimiser ran 5: both now take the optimiser's exact decimal enumeration
+        ("{min: 0.5, max: 0.9999999999, step: 0.1}", [0.5, 0.6, 0.7, 0.8, 0.9]),
+        ("{min: 0.5, max: 0.9, step: 0.1}", [0.5, 0.6, 0.7, 0.8, 0.9]),
+    ],
+)
+def test_a_sweep_stores_exactly_the_values_the_optimiser_runs(
+    candles, alice, entry, expected, django_capture_on_commit_callbacks
+):
+    body = f"method: grid\nspace:\n  stop_loss_percent: {entry}\n"
+    spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
+    assert spec.data["space"]["stop_loss_percent"]["values"] == expected
+    assert spec.data["grid_size"] == spec.data["feasible_size"] == len(expected)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.sweep_create(spec=spec, owner=alice)
+    run.refresh_from_db()
+    assert run.total_combinations == len(expected)
+    assert sorted(t.params["stop_loss_percent"] for t in run.trials.all()) == expected
