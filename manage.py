@@ -7,6 +7,11 @@ shell can run ``python manage.py backtest NAME --wait`` against the same
 database, cache and queue. Commands that work on files only (``backtest
 --spec … --candles …``, ``lookahead --spec …``) need no secret key and get a
 throw-away one.
+
+Logs go to stderr. A command's log level is WARNING unless LOG_LEVEL says otherwise,
+so what a command prints is its own (a run it executes in-process logs its INFO
+lines only with LOG_LEVEL=INFO); the long-running servers (qcluster, runserver) log
+at LOG_LEVEL's default, INFO.
 """
 
 import os
@@ -17,6 +22,7 @@ from pathlib import Path
 # BACKTEST_LOCAL_ENV names another file, or "" for none (tests that need a bare environment).
 LOCAL_ENV = os.environ.get("BACKTEST_LOCAL_ENV", str(Path(__file__).resolve().parent / "var" / "local.env"))
 OFFLINE_COMMANDS = {"backtest", "lookahead"}
+SERVER_COMMANDS = {"qcluster", "runserver"}
 
 
 def load_local_env(name: str = LOCAL_ENV) -> None:
@@ -35,6 +41,8 @@ def load_local_env(name: str = LOCAL_ENV) -> None:
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
     load_local_env()
+    if len(sys.argv) > 1 and sys.argv[1] not in SERVER_COMMANDS:
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
     if len(sys.argv) > 1 and sys.argv[1] in OFFLINE_COMMANDS and "--spec" in sys.argv:
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     from django.core.management import execute_from_command_line

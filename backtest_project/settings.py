@@ -8,11 +8,14 @@ See docs/configuration.md for every variable.
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from backtest_project.env import database_from_url, env_bool, env_int, env_list, env_str
+from backtest_project.observability.logs import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -215,16 +218,51 @@ JOB_RESEND_SECONDS = env_int("JOB_RESEND_SECONDS", 30)
 JOB_HOUSEKEEPING_SECONDS = env_int("JOB_HOUSEKEEPING_SECONDS", 5)
 REPORT_CHART_CACHE_SECONDS = env_int("REPORT_CHART_CACHE_SECONDS", 7 * 24 * 3600)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        # WeasyPrint logs every layout step at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+# === Observability: logs and metrics (docs/operations.md) ===========================
+# Everything of logging and Prometheus is in this block: the structured LOGGING, the
+# /metrics settings, and the apps, middleware and instrumented backends it adds.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOG_FORMAT = env_str("LOG_FORMAT", "console" if DEBUG else "json").lower()
+configure_structlog()
+LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# Keep an X-Request-ID sent by the proxy (nginx sets its own; a malformed one is replaced).
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("TRUST_REQUEST_ID", True)
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True
+
+# /metrics: allowed from METRICS_ALLOWED_IPS (addresses or networks; "none" for no
+# address) or with "Authorization: Bearer $METRICS_TOKEN". A worker host serves its own
+# /metrics on METRICS_PORT (0: off) at METRICS_ADDR.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(item, strict=False) for item in METRICS_ALLOWED_IPS if item.lower() != "none"
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from None
+METRICS_PORT = env_int("METRICS_PORT", 0)
+METRICS_ADDR = env_str("METRICS_ADDR", "127.0.0.1")
+METRICS_DISK_PATHS = env_list("METRICS_DISK_PATHS", [str(BASE_DIR)])
+# prometheus-client's multiprocess mode: every process of the service on this host
+# writes its metrics into this directory, and a scrape sums them (scripts/serve.sh and
+# the Dockerfile set it; prometheus-client reads it from the environment).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS += ["django_prometheus", "django_structlog", "backtest_project.observability"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# Query counts and durations, cache hits and misses: django-prometheus's instrumented
+# twins of the backends chosen above (same behaviour, same options).
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends."
+)
+CACHES["default"]["BACKEND"] = {
+    "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
+    "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
+}[CACHES["default"]["BACKEND"]]
+# === end of observability ================================================================

@@ -18,6 +18,20 @@ if "DATABASE_URL" not in os.environ and _SERVICES_ENV.exists():
             os.environ.setdefault(key.strip(), value.strip())
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+
+# Each test process writes its metrics into a directory of its own, removed when it
+# exits (xdist workers inherit the controller's environment, so the variable is set
+# here, not inherited). A qcluster started by a test is handed its parent's directory
+# (tests/qcluster.py sets TEST_METRICS_DIR_SHARED) and shares it, as gunicorn and
+# qcluster share one under scripts/serve.sh.
+if os.environ.get("TEST_METRICS_DIR_SHARED") != "1":
+    import atexit
+    import shutil
+    import tempfile
+
+    _metrics_dir = tempfile.mkdtemp(prefix=f"bt-test-metrics-{os.getpid()}-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+    atexit.register(shutil.rmtree, _metrics_dir, ignore_errors=True)
 os.environ.setdefault("Q_SYNC", "1")
 # Tests render admin pages without running collectstatic first.
 os.environ.setdefault("STATIC_MANIFEST", "0")

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from backtest_project.health import health
+from backtest_project.observability.scrape import metrics_view
 
 api_v1 = [
     # Each app appends its own routes module here as it gains an API.
@@ -16,6 +17,7 @@ api_v1 = [
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

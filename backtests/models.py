@@ -22,6 +22,7 @@ def _metric():
 
 
 class BacktestRun(Job, Delivery):
+    JOB_KIND = "run"
     TASK = "backtests.tasks.execute_run"
     TASK_LABEL = "backtest-run"
     TASK_GROUP = "runs"

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 from django.db import transaction
-from django.utils import timezone
 
 from backtests.models import BacktestRun, RunEquity, Trade
 from backtests.run_config import effective_config
@@ -151,9 +150,8 @@ def _save_results(
         if locked is None:
             return False
         run_results_store(run_id=run.pk, ts=ts, result=result)
-        BacktestRun.objects.filter(pk=run.pk).update(
-            status=JobStatus.SUCCEEDED,
-            finished_at=timezone.now(),
+        BacktestRun.succeed(
+            run.pk,
             load_seconds=load_seconds,
             engine_seconds=engine_seconds,
             save_seconds=time.perf_counter() - t0,

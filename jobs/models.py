@@ -13,13 +13,17 @@ can never overwrite the work of the one that took over.
 
 Every transition is one guarded UPDATE filtered on the expected current status: two
 workers, or a worker and a user's cancel, never both win, and a final status is never
-overwritten.
+overwritten. The call that ends a job sends ``jobs.signals.job_finished`` once its
+transaction commits (metrics and log events listen to it).
 """
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
+
+from jobs.context import REQUEST_ID_MAX_CHARS, current_request_id
+from jobs.signals import job_finished
 
 
 class JobStatus(models.TextChoices):
@@ -37,7 +41,12 @@ ERROR_MAX_CHARS = 10_000
 
 
 class Job(models.Model):
-    """A unit of work a user waits on; see the module docstring for the lifecycle."""
+    """A unit of work a user waits on; see the module docstring for the lifecycle.
+
+    ``JOB_KIND`` names the concrete model in metrics and log events (``run``, ``sweep``).
+    """
+
+    JOB_KIND: str
 
     status = models.CharField(
         max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
@@ -46,6 +55,10 @@ class Job(models.Model):
     queued_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The API request that created the job (its log lines and the worker's share it).
+    request_id = models.CharField(
+        max_length=REQUEST_ID_MAX_CHARS, blank=True, default=current_request_id, editable=False
+    )
 
     class Meta:
         abstract = True
@@ -70,6 +83,14 @@ class Job(models.Model):
         return changed == 1
 
     @classmethod
+    def succeed(cls, pk: int, *, from_statuses=(JobStatus.RUNNING,), **fields) -> bool:
+        """→ succeeded, writing ``fields`` (results, timings) in the same UPDATE."""
+        changed = cls.objects.filter(pk=pk, status__in=from_statuses).update(
+            status=JobStatus.SUCCEEDED, finished_at=timezone.now(), **fields
+        )
+        return cls._finished(pk, JobStatus.SUCCEEDED, changed)
+
+    @classmethod
     def fail(cls, pk: int, *, error: str, from_statuses=ACTIVE_STATUSES) -> bool:
         """→ failed: the user's problem, ``error`` tells them what to change."""
         return cls._end(pk, JobStatus.FAILED, error, from_statuses)
@@ -85,14 +106,23 @@ class Job(models.Model):
         changed = cls.objects.filter(pk=pk, status__in=ACTIVE_STATUSES).update(
             status=JobStatus.CANCELLED, finished_at=timezone.now()
         )
-        return changed == 1
+        return cls._finished(pk, JobStatus.CANCELLED, changed)
 
     @classmethod
     def _end(cls, pk: int, status: str, error: str, from_statuses) -> bool:
         changed = cls.objects.filter(pk=pk, status__in=from_statuses).update(
             status=status, error=error[:ERROR_MAX_CHARS], finished_at=timezone.now()
         )
-        return changed == 1
+        return cls._finished(pk, status, changed)
+
+    @classmethod
+    def _finished(cls, pk: int, status: str, changed: int) -> bool:
+        if changed != 1:
+            return False
+        # After the commit: a rolled-back ending was no ending. Robust: a listener that
+        # fails is logged, and never undoes or hides the transition.
+        transaction.on_commit(lambda: job_finished.send(sender=cls, pk=pk, status=status), robust=True)
+        return True
 
 
 class Delivery(models.Model):

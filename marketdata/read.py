@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
+from backtest_project.observability import metrics
 from marketdata.coverage import ms_iso
 from marketdata.models import Candle, CandleSeries
 from marketdata.resample import edges_trim, ohlcv_resample, range_align
@@ -133,7 +135,17 @@ def candles_load(
     timeframe that divides it is resampled (``time_bucket`` on TimescaleDB, numpy
     elsewhere; see ``resample`` for the edge rules). Raises ``NoCandles`` when nothing
     matches, with a message saying what is stored; ``ValueError`` for a bad argument.
+    Every read is observed in the candle-read metrics (source, bars, seconds).
     """
+    started = time.perf_counter()
+    candles, source = _candles_read(symbol, timeframe, start, end)
+    metrics.candles_read(source, len(candles), time.perf_counter() - started)
+    return candles
+
+
+def _candles_read(symbol: str, timeframe: str, start, end) -> tuple[Candles, str]:
+    """``candles_load``'s work; also says where the bars came from: cache, database or
+    resampled (the candle-read metrics' ``source``)."""
     tf = timeframe_parse(timeframe)
     start_ms = _to_ms(start, "start")
     end_ms = _to_ms(end, "end")
@@ -147,16 +159,16 @@ def candles_load(
     key = cache_key(source, tf, start_ms, end_ms)
     cached = _cache_get(key)
     if cached is not None:
-        return Candles.from_block(symbol, tf, cached)
+        return Candles.from_block(symbol, tf, cached), "cache"
 
     if source.timeframe == tf:
-        block = _series_read(symbol, tf, start_ms, end_ms)
+        block, how = _series_read(symbol, tf, start_ms, end_ms), "database"
     else:
-        block = _series_resample(symbol, source.timeframe, tf, start_ms, end_ms)
+        block, how = _series_resample(symbol, source.timeframe, tf, start_ms, end_ms), "resampled"
     if block.shape[1] == 0:
         raise NoCandles(_no_candles_message(symbol, tf, start_ms, end_ms, stored))
     _cache_set(key, block)
-    return Candles.from_block(symbol, tf, block)
+    return Candles.from_block(symbol, tf, block), how
 
 
 def cache_key(series: CandleSeries, timeframe: str, start_ms: int | None, end_ms: int | None) -> str:

@@ -63,6 +63,8 @@ TRIAL_METRIC_COLUMNS = (
 
 
 class OptimizationRun(Job):
+    JOB_KIND = "sweep"
+
     spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="sweeps")
     backtest_spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")

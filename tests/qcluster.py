@@ -47,6 +47,9 @@ class Cluster:
             JOB_STALE_SECONDS="4",
             JOB_RESEND_SECONDS="3",
             JOB_HOUSEKEEPING_SECONDS="1",
+            # the test process's metrics directory: its /metrics sees the worker's counts
+            PROMETHEUS_MULTIPROC_DIR=os.environ["PROMETHEUS_MULTIPROC_DIR"],
+            TEST_METRICS_DIR_SHARED="1",
         )
         env.update(extra_env or {})
         self.proc = subprocess.Popen(

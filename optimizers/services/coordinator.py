@@ -200,11 +200,7 @@ def _finalise(run_id: int, plan: Plan) -> str:
             report = _out_of_sample(run, plan, evaluator, hi)
         elif plan.validation.get("type") == "walk_forward":
             report = _walk_forward(run, plan, evaluator)
-    updates: dict[str, Any] = {
-        "status": JobStatus.SUCCEEDED,
-        "finished_at": timezone.now(),
-        "validation": report,
-    }
+    updates: dict[str, Any] = {"validation": report}
     if best is not None:
         updates.update(
             best_trial=best, best_params=best.params, best_metrics=best.metrics, best_objective=best.objective
@@ -212,7 +208,7 @@ def _finalise(run_id: int, plan: Plan) -> str:
     if run.method == SweepMethod.GENETIC:
         # the plan was population x generations; what ran is what counts now
         updates["total_combinations"] = run.evaluated
-    changed = OptimizationRun.objects.filter(pk=run_id, status=JobStatus.RUNNING).update(**updates)
+    changed = OptimizationRun.succeed(run_id, **updates)
     return JobStatus.SUCCEEDED if changed else OptimizationRun.objects.get(pk=run_id).status
 
 

@@ -8,11 +8,16 @@ django-q2's own (same name, same options). The differences:
   yet (a machine that boots, a compose file that starts everything at once), saying
   what it waits for;
 - while the cluster runs, this (main) process runs ``jobs.housekeeping.housekeeping_pass``
-  every JOB_HOUSEKEEPING_SECONDS: dead workers' jobs are requeued and lost tasks re-sent.
+  every JOB_HOUSEKEEPING_SECONDS: dead workers' jobs are requeued and lost tasks re-sent;
+- with METRICS_PORT set it serves the workers' ``/metrics`` there
+  (``backtest_project.observability.scrape``; docs/operations.md).
+
+What it says goes to the log (JSON lines in production), like the cluster's own lines.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
@@ -20,8 +25,11 @@ from django.db import connections
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 
+from backtest_project.observability.scrape import serve_worker_metrics
 from jobs.housekeeping import housekeeping_pass
 from jobs.services_wait import wait_for_services
+
+log = logging.getLogger("jobs.qcluster")
 
 
 class Command(DjangoQCommand):
@@ -36,7 +44,7 @@ class Command(DjangoQCommand):
         settings.SECRET_KEY  # noqa: B018 (signing needs it: fail now, not in a worker)
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
-        wait_for_services(self.stderr.write)
+        wait_for_services(log.warning)
         # The sentinel forks the workers: no connection of this process may be shared.
         connections.close_all()
         cluster = Cluster()
@@ -44,7 +52,26 @@ class Command(DjangoQCommand):
         if options.get("run_once", False):
             cluster.stop()
             return
-        self._housekeep(cluster)
+        server = self._serve_metrics()
+        try:
+            self._housekeep(cluster)
+        finally:
+            if server is not None:
+                server.shutdown()
+
+    def _serve_metrics(self):
+        if not settings.METRICS_PORT:
+            return None
+        try:
+            return serve_worker_metrics(settings.METRICS_PORT, settings.METRICS_ADDR)
+        except OSError as exc:  # the workers matter more than their metrics: keep going
+            log.error(
+                "cannot serve metrics on %s:%s (%s); the workers run without them",
+                settings.METRICS_ADDR,
+                settings.METRICS_PORT,
+                exc,
+            )
+            return None
 
     def _housekeep(self, cluster: Cluster) -> None:
         every = float(settings.JOB_HOUSEKEEPING_SECONDS)
@@ -52,7 +79,7 @@ class Command(DjangoQCommand):
             try:
                 housekeeping_pass()
             except Exception as exc:  # the database may be restarting: try again next time
-                self.stderr.write(f"housekeeping: {type(exc).__name__}: {exc}")
+                log.warning("housekeeping: %s: %s", type(exc).__name__, exc)
                 connections.close_all()
             deadline = time.monotonic() + every
             while (
