@@ -9,7 +9,7 @@ PORT ?= 8000
 SERVICES_ENV := source .services/env
 RUN_ENV := set -a && source var/local.env && set +a
 
-.PHONY: run test venv services services-stop lint format migrate demo serve clean
+.PHONY: run test venv services services-stop lint lint-deploy format migrate demo serve clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,15 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# deploy/: promtool check rules / check config, nginx -t (installs both when missing)
+lint-deploy:
+	bash scripts/lint-deploy.sh
+
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: services venv lint
+test: services venv lint lint-deploy
 	$(SERVICES_ENV) && $(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 migrate: services venv
