@@ -102,6 +102,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
     if not attempt:
         status = BacktestRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
         return ExecuteOutcome(run_id, status or "missing", "not claimed (already taken, cancelled or gone)")
+    log.info("run %s claimed by %s (attempt %s)", run_id, worker, attempt)
     run = BacktestRun.objects.get(pk=run_id)
     config = run.config
     market = config["market"]

@@ -13,6 +13,8 @@ def coordinate_sweep(run_id: int) -> str:
 
 
 def execute_chunk(chunk_id: int) -> str:
-    with job_log_context(OptimizationRun.objects.filter(chunks=chunk_id), id_key="sweep_id", chunk_id=chunk_id):
+    with job_log_context(
+        OptimizationRun.objects.filter(chunks=chunk_id), id_key="sweep_id", chunk_id=chunk_id
+    ):
         outcome = services.chunk_execute(chunk_id=chunk_id)
     return f"chunk {outcome.chunk_id}: {outcome.status} {outcome.message}".strip()

@@ -25,31 +25,40 @@ from django.db import connection
 REPO = Path(__file__).resolve().parent.parent
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``manage.py`` subprocess on this test process's database
+    (a transactional test's committed rows), Redis, queue name, cache prefix and
+    metrics directory (its /metrics sees the child's counts)."""
+    url = urlsplit(settings.DATABASE_URL)
+    test_db = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="backtest_project.settings_test",
+        DATABASE_URL=test_db,
+        REDIS_URL=settings.REDIS_URL,
+        Q_CLUSTER_NAME=settings.Q_CLUSTER["name"],
+        CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", ""),
+        PYTHONUNBUFFERED="1",
+        PROMETHEUS_MULTIPROC_DIR=os.environ["PROMETHEUS_MULTIPROC_DIR"],
+        TEST_METRICS_DIR_SHARED="1",
+    )
+    env.update(extra)  # may override any of the above (a private Redis)
+    return env
+
+
 class Cluster:
     """``manage.py qcluster`` with ``workers`` worker processes; ``stop()`` or ``kill()``."""
 
     def __init__(self, *, workers: int = 1, extra_env: dict[str, str] | None = None):
-        url = urlsplit(settings.DATABASE_URL)
-        test_db = urlunsplit(url._replace(path="/" + connection.settings_dict["NAME"]))
-        env = dict(
-            os.environ,
-            DJANGO_SETTINGS_MODULE="backtest_project.settings_test",
-            DATABASE_URL=test_db,
-            REDIS_URL=settings.REDIS_URL,
+        env = child_env(
             Q_SYNC="0",
             Q_WORKERS=str(workers),
-            Q_CLUSTER_NAME=settings.Q_CLUSTER["name"],
-            CACHE_KEY_PREFIX=settings.CACHES["default"].get("KEY_PREFIX", ""),
-            PYTHONUNBUFFERED="1",
             # the test-only strategies, and a housekeeper quick enough for a test
             BACKTEST_TEST_PLUGINS="1",
             JOB_HEARTBEAT_SECONDS="1",
             JOB_STALE_SECONDS="4",
             JOB_RESEND_SECONDS="3",
             JOB_HOUSEKEEPING_SECONDS="1",
-            # the test process's metrics directory: its /metrics sees the worker's counts
-            PROMETHEUS_MULTIPROC_DIR=os.environ["PROMETHEUS_MULTIPROC_DIR"],
-            TEST_METRICS_DIR_SHARED="1",
         )
         env.update(extra_env or {})
         self.proc = subprocess.Popen(

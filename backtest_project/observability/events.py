@@ -2,7 +2,9 @@
 
 Connected to ``jobs.signals.job_finished`` (sent once per job, after the commit that
 ended it, in the process that ended it: a worker for a run that succeeded or failed,
-the web for a cancel). One query reads the row's timings and results.
+the web for a cancel). One query reads the row's timings and results, and the job's
+own context (spec, version, user, request id): the event carries it whether or not
+it is logged inside the task's bound context (a commit may come after it).
 
 Log events (docs/operations.md): ``backtest_completed`` (the roadmap's fields:
 backtest_id, strategy, symbol, total_return, execution_time_seconds, and more),
@@ -17,6 +19,7 @@ import logging
 import structlog
 
 from backtest_project.observability import metrics
+from jobs.context import CONTEXT_VALUES, context_fields
 from jobs.signals import job_finished
 
 log = structlog.get_logger("backtest_project.jobs")
@@ -43,7 +46,7 @@ def run_finished(pk: int, status: str) -> None:
         .values(
             "queued_at", "started_at", "finished_at", "load_seconds", "engine_seconds", "save_seconds",
             "strategy", "symbol", "timeframe", "candle_count", "total_return", "sharpe_ratio",
-            "max_drawdown", "total_trades", "error", "attempts",
+            "max_drawdown", "total_trades", "error", "attempts", *CONTEXT_VALUES,
         )
         .first()
     )  # fmt: skip
@@ -54,7 +57,8 @@ def run_finished(pk: int, status: str) -> None:
     metrics.job_finished("run", status, seconds=execution)
     fields = {
         "backtest_id": pk,
-        "status": status,
+        **context_fields(row),
+        "status": str(status),
         "strategy": row["strategy"],
         "symbol": row["symbol"],
         "timeframe": row["timeframe"],
@@ -91,7 +95,7 @@ def sweep_finished(pk: int, status: str) -> None:
         OptimizationRun.objects.filter(pk=pk)
         .values(
             "started_at", "finished_at", "method", "strategy", "symbol", "timeframe", "evaluated",
-            "total_combinations", "eval_seconds", "objective_metric", "best_objective", "error",
+            "total_combinations", "eval_seconds", "objective_metric", "best_objective", "error", *CONTEXT_VALUES,
         )
         .first()
     )  # fmt: skip
@@ -101,7 +105,8 @@ def sweep_finished(pk: int, status: str) -> None:
     metrics.job_finished("sweep", status, seconds=execution)
     fields = {
         "sweep_id": pk,
-        "status": status,
+        **context_fields(row),
+        "status": str(status),
         "method": row["method"],
         "strategy": row["strategy"],
         "symbol": row["symbol"],
