@@ -95,7 +95,8 @@ def sweep_finished(pk: int, status: str) -> None:
         OptimizationRun.objects.filter(pk=pk)
         .values(
             "started_at", "finished_at", "method", "strategy", "symbol", "timeframe", "evaluated",
-            "total_combinations", "eval_seconds", "objective_metric", "best_objective", "error", *CONTEXT_VALUES,
+            "total_combinations", "eval_seconds", "objective_metric", "best_objective", "error",
+            *CONTEXT_VALUES,
         )
         .first()
     )  # fmt: skip

@@ -19,8 +19,8 @@ import ipaddress
 import logging
 import os
 import threading
-from socketserver import ThreadingMixIn
 from collections.abc import Iterator
+from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings

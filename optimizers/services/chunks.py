@@ -20,7 +20,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from backtest_project.observability import metrics
+from backtest_project.observability.metrics import sweep_chunk_evaluated
 from engine.errors import EngineInputError
 from jobs.errors import JobError
 from jobs.heartbeat import heartbeat, worker_name
@@ -222,5 +222,5 @@ def _chunk_store(
         left = SweepChunk.objects.filter(run_id=run_id).exclude(status=ChunkStatus.DONE).exists()
         if not left:
             transaction.on_commit(lambda: send_coordinator(run_id))
-    metrics.sweep_chunk_evaluated(len(trials), seconds)
+    sweep_chunk_evaluated(len(trials), seconds)
     return ChunkOutcome(chunk.pk, ChunkStatus.DONE, f"{len(trials)} combinations in {seconds:.3f} s")

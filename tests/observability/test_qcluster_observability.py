@@ -87,16 +87,18 @@ def test_a_run_through_the_real_worker_is_counted_on_both_sides_and_logged(monke
         status, text = _scrape(port, TOKEN)
         assert status == 200
         worker = samples(text)
-        assert value(worker, "backtest_jobs_finished_total", kind="run", status="succeeded") == 1
-        assert value(worker, "backtest_job_duration_seconds_count", kind="run", status="succeeded") == 1
-        assert value(worker, "backtest_job_duration_seconds_sum", kind="run") == pytest.approx(
+
+        def grown(name, **labels):  # since before the run (the directory is this test process's)
+            return value(worker, name, **labels) - value(web_before, name, **labels)
+
+        assert grown("backtest_jobs_finished_total", kind="run", status="succeeded") == 1
+        assert grown("backtest_job_duration_seconds_count", kind="run", status="succeeded") == 1
+        assert grown("backtest_job_duration_seconds_sum", kind="run") == pytest.approx(
             (run.finished_at - run.started_at).total_seconds(), abs=1e-3
         )
-        assert value(worker, "backtest_run_phase_seconds_count", phase="engine") == 1
-        assert value(worker, "backtest_run_phase_seconds_sum", phase="engine") == pytest.approx(
-            run.engine_seconds
-        )
-        assert value(worker, "backtest_candle_read_seconds_count") >= 1
+        assert grown("backtest_run_phase_seconds_count", phase="engine") == 1
+        assert grown("backtest_run_phase_seconds_sum", phase="engine") == pytest.approx(run.engine_seconds)
+        assert grown("backtest_candle_read_seconds_count") >= 1
         assert ("backtest_queue_depth", frozenset({("kind", "run")})) not in worker  # the web's part
 
         # the web side: the same counts (one metrics directory), and the queue gauges
@@ -109,6 +111,10 @@ def test_a_run_through_the_real_worker_is_counted_on_both_sides_and_logged(monke
             ("backtest_run_phase_seconds_count", {"phase": "save"}),
         ):
             assert value(web, name, **labels) - value(web_before, name, **labels) == 1, name
+        # the API's views are named api:… (what the alert rules select)
+        labels = {"view": "api:run-list", "method": "POST", "status": "202"}
+        name = "django_http_responses_total_by_status_view_method_total"
+        assert value(web, name, **labels) - value(web_before, name, **labels) == 1
         assert value(web, "backtest_queue_depth", kind="run") == 0
         assert value(web, "backtest_workers") >= 1
     finally:
