@@ -25,6 +25,8 @@ def django_setup(**env_defaults: str) -> None:
                 os.environ.setdefault(key.strip(), value.strip())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    # a bench prints figures: the queue's and the worker's INFO lines stay out
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     for key, value in env_defaults.items():
         os.environ.setdefault(key, value)
     import django
