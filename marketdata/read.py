@@ -36,7 +36,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from backtest_project.observability import metrics
+from marketdata import metrics
 from marketdata.coverage import ms_iso
 from marketdata.models import Candle, CandleSeries
 from marketdata.resample import edges_trim, ohlcv_resample, range_align

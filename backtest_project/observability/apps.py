@@ -7,7 +7,14 @@ class ObservabilityConfig(AppConfig):
     verbose_name = "observability"
 
     def ready(self) -> None:
-        from backtest_project.observability import events, logs
+        from prometheus_client import disable_created_metrics
 
+        from backtest_project.observability import events, logs, scrape
+        from jobs.signals import cluster_started
+
+        # No "_created" series beside every counter and histogram (multiprocess mode has
+        # none either): one shape of page whichever way the service runs.
+        disable_created_metrics()
         events.connect()
         logs.connect_request_signals()
+        cluster_started.connect(scrape.on_cluster_started, dispatch_uid="observability-worker-metrics")

@@ -1,10 +1,11 @@
-"""The service's own Prometheus metrics, and the functions that record them.
+"""The metrics of jobs: runs and sweeps by final status, their durations, a run's phases.
 
-Every process of the service writes them (gunicorn workers, the qcluster's worker
-processes, a CLI command that runs a job in-process). With PROMETHEUS_MULTIPROC_DIR
-set, prometheus-client keeps each process's values in files of that directory and a
-scrape sums them (``scrape.registry``); without it the values live in the process.
-Gauges read at scrape time (queue depth, workers, system) are in ``collectors``.
+Recorded when a job ends (``events``). The other metrics of the service live with the
+work they measure: ``marketdata.metrics`` (candle reads, live sync lag) and
+``optimizers.metrics`` (sweep throughput); the scrape-time gauges are in
+``collectors``. With PROMETHEUS_MULTIPROC_DIR set, prometheus-client keeps each
+process's values in files of that directory and a scrape sums them
+(``scrape.registry``); without it the values live in the process.
 
 Names and labels are documented in docs/operations.md; the Grafana dashboard and the
 alert rules (deploy/) use them, and a test checks that every name they use exists.
@@ -12,15 +13,11 @@ alert rules (deploy/) use them, and a test checks that every name they use exist
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import Counter, Histogram
 
-# No "_created" series beside every counter and histogram (multiprocess mode has none
-# either): one shape of page whichever way the service runs.
-disable_created_metrics()
-
-# From 5 ms (a cached candle read, a small save) to 10 minutes (Q_TIMEOUT's default).
+# From 5 ms (a small run's save) to 10 minutes (Q_TIMEOUT's default) …
 SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
-# Jobs: a sweep may run for an hour or more.
+# … and for whole jobs, up to 4 hours (a large sweep).
 JOB_BUCKETS = (*SECONDS_BUCKETS, 1800, 3600, 7200, 14400)
 
 JOBS_FINISHED = Counter(
@@ -42,38 +39,6 @@ RUN_PHASE = Histogram(
     ["phase"],
     buckets=SECONDS_BUCKETS,
 )
-SWEEP_COMBINATIONS = Counter(
-    "backtest_sweep_combinations",
-    "Sweep combinations evaluated (stored chunks only).",
-)
-SWEEP_EVAL_SECONDS = Counter(
-    "backtest_sweep_eval_seconds",
-    "Seconds spent evaluating sweep chunks (indicators and the parallel kernel).",
-)
-CANDLE_READ = Histogram(
-    "backtest_candle_read_seconds",
-    "Seconds per candle read (candles_load), by source: cache, database, resampled.",
-    ["source"],
-    buckets=SECONDS_BUCKETS,
-)
-CANDLE_READ_ROWS = Counter(
-    "backtest_candle_read_rows",
-    "Bars returned by candle reads, by source: cache, database, resampled.",
-    ["source"],
-)
-# Set by the live-data sync (issue 14) after each pass: how far the newest stored bar
-# of a live series is behind now. "mostrecent": the last value written, whichever
-# process wrote it.
-LIVE_SYNC_LAG = Gauge(
-    "backtest_live_sync_lag_seconds",
-    "Seconds between now and the newest stored bar's close of a live series, at its last sync.",
-    ["symbol", "timeframe"],
-    multiprocess_mode="mostrecent",
-)
-
-FINAL_STATUSES = ("succeeded", "failed", "errored", "cancelled")
-RUN_PHASES = ("queue_wait", "load", "engine", "save")
-CANDLE_SOURCES = ("cache", "database", "resampled")
 
 
 def job_finished(kind: str, status: str, *, seconds: float | None) -> None:
@@ -88,18 +53,3 @@ def run_phases(**seconds: float | None) -> None:
     for phase, value in seconds.items():
         if value is not None:
             RUN_PHASE.labels(phase).observe(max(value, 0.0))
-
-
-def sweep_chunk_evaluated(combinations: int, seconds: float) -> None:
-    SWEEP_COMBINATIONS.inc(combinations)
-    SWEEP_EVAL_SECONDS.inc(max(seconds, 0.0))
-
-
-def candles_read(source: str, rows: int, seconds: float) -> None:
-    CANDLE_READ.labels(source).observe(seconds)
-    CANDLE_READ_ROWS.labels(source).inc(rows)
-
-
-def live_sync_lag(symbol: str, timeframe: str, seconds: float) -> None:
-    """For the live sync: record one series' lag after a pass."""
-    LIVE_SYNC_LAG.labels(symbol, timeframe).set(seconds)

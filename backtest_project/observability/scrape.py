@@ -8,8 +8,9 @@
   is refused, 401 when a token is configured, else 403.
 - ``metrics_view``: the web's ``/metrics`` (Django view, the database collectors too).
 - ``serve_worker_metrics``: a worker host's ``/metrics`` on METRICS_PORT, a small WSGI
-  server in a thread of the qcluster's main process (no database collectors: the web
-  serves those once for the whole service).
+  server in a thread of the qcluster's main process, started on
+  ``jobs.signals.cluster_started`` (no database collectors: the web serves those once
+  for the whole service).
 """
 
 from __future__ import annotations
@@ -108,6 +109,22 @@ def worker_metrics_app(reg: CollectorRegistry):
         return [body]
 
     return app
+
+
+def on_cluster_started(**_kwargs) -> None:
+    """``jobs.signals.cluster_started``: with METRICS_PORT set, serve this cluster's
+    ``/metrics``. A port that is taken is logged: the workers matter more."""
+    if not settings.METRICS_PORT:
+        return
+    try:
+        serve_worker_metrics(settings.METRICS_PORT, settings.METRICS_ADDR)
+    except OSError as exc:
+        log.error(
+            "cannot serve metrics on %s:%s (%s); the workers run without them",
+            settings.METRICS_ADDR,
+            settings.METRICS_PORT,
+            exc,
+        )
 
 
 def serve_worker_metrics(port: int, addr: str) -> WSGIServer:

@@ -20,7 +20,6 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from backtest_project.observability.metrics import sweep_chunk_evaluated
 from engine.errors import EngineInputError
 from jobs.errors import JobError
 from jobs.heartbeat import heartbeat, worker_name
@@ -28,6 +27,7 @@ from jobs.models import JobStatus
 from marketdata.read import NoCandles, candles_load
 from optimizers import validation as val
 from optimizers.evaluate import Evaluator, metrics_dicts
+from optimizers.metrics import sweep_chunk_evaluated
 from optimizers.models import TRIAL_METRIC_COLUMNS, ChunkStatus, OptimizationRun, SweepChunk, Trial
 from optimizers.objective import rank_order
 from optimizers.services.plan import Plan, sweep_plan

@@ -9,8 +9,8 @@ django-q2's own (same name, same options). The differences:
   what it waits for;
 - while the cluster runs, this (main) process runs ``jobs.housekeeping.housekeeping_pass``
   every JOB_HOUSEKEEPING_SECONDS: dead workers' jobs are requeued and lost tasks re-sent;
-- with METRICS_PORT set it serves the workers' ``/metrics`` there
-  (``backtest_project.observability.scrape``; docs/operations.md).
+- once the cluster runs it sends ``jobs.signals.cluster_started`` (with METRICS_PORT
+  set, the workers' ``/metrics`` is served from this process on it; docs/operations.md).
 
 What it says goes to the log (JSON lines in production), like the cluster's own lines.
 """
@@ -25,9 +25,9 @@ from django.db import connections
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 
-from backtest_project.observability.scrape import serve_worker_metrics
 from jobs.housekeeping import housekeeping_pass
 from jobs.services_wait import wait_for_services
+from jobs.signals import cluster_started
 
 log = logging.getLogger("jobs.qcluster")
 
@@ -52,26 +52,8 @@ class Command(DjangoQCommand):
         if options.get("run_once", False):
             cluster.stop()
             return
-        server = self._serve_metrics()
-        try:
-            self._housekeep(cluster)
-        finally:
-            if server is not None:
-                server.shutdown()
-
-    def _serve_metrics(self):
-        if not settings.METRICS_PORT:
-            return None
-        try:
-            return serve_worker_metrics(settings.METRICS_PORT, settings.METRICS_ADDR)
-        except OSError as exc:  # the workers matter more than their metrics: keep going
-            log.error(
-                "cannot serve metrics on %s:%s (%s); the workers run without them",
-                settings.METRICS_ADDR,
-                settings.METRICS_PORT,
-                exc,
-            )
-            return None
+        cluster_started.send(sender=self.__class__)
+        self._housekeep(cluster)
 
     def _housekeep(self, cluster: Cluster) -> None:
         every = float(settings.JOB_HOUSEKEEPING_SECONDS)
