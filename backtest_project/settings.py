@@ -227,7 +227,6 @@ configure_structlog()
 LOGGING = logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # Keep an X-Request-ID sent by the proxy (nginx sets its own; a malformed one is replaced).
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("TRUST_REQUEST_ID", True)
-DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = True
 
 # /metrics: allowed from METRICS_ALLOWED_IPS (addresses or networks; "none" for no
 # address) or with "Authorization: Bearer $METRICS_TOKEN". A worker host serves its own
