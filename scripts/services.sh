@@ -4,7 +4,9 @@
 #     the checkout is in a home the postgres user cannot enter, under
 #     /var/lib/backtest-services/<checkout>, linked from .services/pg);
 #   - Redis, with an append-only file so queued tasks survive a restart: the one at
-#     REDIS_URL if it answers, else one started here, installed with apt when missing.
+#     REDIS_URL if it answers, else one started here, installed with apt when missing;
+#   - a second Redis standing in for the live trading system's (the tests fill it in its
+#     format; LIVE_REDIS_PORT, default 63800), its URL written as LIVE_REDIS_TEST_URL.
 # Each service keeps the port it was given the first time (remembered in .services/*/port;
 # PG_PORT / REDIS_PORT choose it then, default 54329 / 63790, or the next free one), so a
 # restarted service is found again by a running site and worker.
@@ -210,14 +212,23 @@ start_redis() {
     REDIS_URL=$(start_redis_in redis "${REDIS_PORT:-63790}" yes)
 }
 
+# The live system's Redis, a stand-in for the tests (see docs/marketdata.md). Its URL goes
+# into .services/env as LIVE_REDIS_TEST_URL, not LIVE_REDIS_URL: a local service reads a
+# live source only when someone configures one on purpose.
+start_live_redis() {
+    LIVE_REDIS_TEST_URL=$(start_redis_in live-redis "${LIVE_REDIS_PORT:-63800}" no)
+}
+
 case "${1:-start}" in
 start)
     mkdir -p "$STATE"
     start_postgres
     start_redis
+    start_live_redis
     cat >"$STATE/env" <<ENV
 export DATABASE_URL=$DATABASE_URL
 export REDIS_URL=$REDIS_URL
+export LIVE_REDIS_TEST_URL=$LIVE_REDIS_TEST_URL
 ENV
     echo "services: up; exported in .services/env:"
     sed 's/^/  /' "$STATE/env"
@@ -225,6 +236,7 @@ ENV
 stop)
     stop_postgres
     stop_redis_in redis
+    stop_redis_in live-redis
     ;;
 *)
     echo "usage: scripts/services.sh start|stop" >&2
