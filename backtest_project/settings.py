@@ -218,6 +218,17 @@ JOB_RESEND_SECONDS = env_int("JOB_RESEND_SECONDS", 30)
 JOB_HOUSEKEEPING_SECONDS = env_int("JOB_HOUSEKEEPING_SECONDS", 5)
 REPORT_CHART_CACHE_SECONDS = env_int("REPORT_CHART_CACHE_SECONDS", 7 * 24 * 3600)
 
+# --- Live data: the live trading system's Redis (only ever read) -------------------
+# Unset: no live source; reads come from the database alone and the sync does nothing.
+LIVE_REDIS_URL = env_str("LIVE_REDIS_URL")
+LIVE_KEY_PATTERN = env_str("LIVE_KEY_PATTERN", "candles_with_indicators:{symbol}:{timeframe}")
+LIVE_SYNC_MINUTES = env_int("LIVE_SYNC_MINUTES", 1)
+LIVE_TIMEOUT_SECONDS = env_int("LIVE_TIMEOUT_SECONDS", 5)
+# Retention of raw candles (0: keep them all) and the rollups kept beyond it.
+CANDLE_RETENTION_DAYS = env_int("CANDLE_RETENTION_DAYS", 0)
+CANDLE_ROLLUPS = env_list("CANDLE_ROLLUPS", ["1h", "1d"])
+CANDLE_MAINTENANCE_MINUTES = env_int("CANDLE_MAINTENANCE_MINUTES", 60)
+
 # === Observability: logs and metrics (docs/operations.md) ===========================
 # Everything of logging and Prometheus is in this block: the structured LOGGING, the
 # /metrics settings, and the apps, middleware and instrumented backends it adds.

@@ -48,6 +48,8 @@ class BacktestRun(Job, Delivery):
     engine_seconds = models.FloatField(null=True, blank=True)
     save_seconds = models.FloatField(null=True, blank=True)
     candle_count = models.IntegerField(null=True, blank=True)
+    # Which ranges of the candles came from which source (marketdata.read.Candles.sources).
+    data_sources = models.JSONField(default=dict, blank=True)
 
     # Every contract metric as an indexed column (sort/filter in admin and API);
     # `metrics` holds the same values as one JSON object.

@@ -113,6 +113,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
                 market["symbol"], market["timeframe"], market.get("start"), market.get("end")
             )
             t1 = time.perf_counter()
+            BacktestRun.objects.filter(pk=run_id).update(data_sources=candles.sources)
             result = run_backtest(
                 candles,
                 get_strategy(config["strategy"]),

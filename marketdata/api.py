@@ -28,14 +28,25 @@ _FIELDS = [
     "last_inserted",
     "last_updated",
     "last_rejected",
+    "live_key",
+    "live_synced_at",
+    "live_error",
+    "lag_seconds",
 ]
 
 
 class CandleSeriesSerializer(serializers.ModelSerializer):
+    lag_seconds = serializers.SerializerMethodField(
+        help_text="seconds from the last stored bar's close to now (null when empty)"
+    )
+
     class Meta:
         model = CandleSeries
         fields = _FIELDS
         read_only_fields = _FIELDS
+
+    def get_lag_seconds(self, obj: CandleSeries) -> float | None:
+        return obj.lag_seconds()
 
 
 class GapSerializer(serializers.Serializer):

@@ -55,9 +55,7 @@ def coverage_compute(ts: np.ndarray, volume: np.ndarray, *, step_ms: int, gaps_m
         return Coverage(rows=0, first_ms=None, last_ms=None, zero_volume=0, gap_count=0, missing_bars=0)
     start, end = gaps_find(ts, step_ms=step_ms)
     missing = (end - start) // step_ms
-    keep = np.arange(start.shape[0])
-    if keep.shape[0] > gaps_max:
-        keep = np.sort(np.argsort(-missing, kind="stable")[:gaps_max])
+    keep = _longest(missing, gaps_max)
     gaps = [
         {
             "start": ms_iso(int(start[i])),
@@ -65,7 +63,7 @@ def coverage_compute(ts: np.ndarray, volume: np.ndarray, *, step_ms: int, gaps_m
             "missing_bars": int(missing[i]),
             "seconds": int((end[i] - start[i]) // 1000),
         }
-        for i in keep.tolist()
+        for i in keep
     ]
     return Coverage(
         rows=n,
@@ -76,3 +74,46 @@ def coverage_compute(ts: np.ndarray, volume: np.ndarray, *, step_ms: int, gaps_m
         missing_bars=int(missing.sum()),
         gaps=gaps,
     )
+
+
+def coverage_extend(
+    before: Coverage, ts: np.ndarray, volume: np.ndarray, *, step_ms: int, gaps_max: int = 1000
+) -> Coverage:
+    """``before`` with bars ``ts`` (int64 ms, sorted, all after ``before.last_ms``) and
+    their ``volume`` appended: what ``coverage_compute`` over the whole series would
+    give, without reading the stored bars again (the live sync appends every minute)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    if before.rows == 0 or before.last_ms is None:
+        return coverage_compute(ts, volume, step_ms=step_ms, gaps_max=gaps_max)
+    if ts.shape[0] == 0:
+        return before
+    if ts[0] <= before.last_ms:
+        raise ValueError(f"appended bars start at {ms_iso(int(ts[0]))}, not after {ms_iso(before.last_ms)}")
+    # The last stored bar joins the new ones, so a gap between them is found too; its
+    # stand-in volume of 1 is never counted as a zero-volume bar.
+    added = coverage_compute(
+        np.concatenate(([before.last_ms], ts)),
+        np.concatenate(([1.0], np.asarray(volume, dtype=np.float64))),
+        step_ms=step_ms,
+        gaps_max=gaps_max,
+    )
+    # Both lists are each one's longest gaps in time order, so the longest of their union
+    # are the longest of all.
+    gaps = before.gaps + added.gaps
+    gaps = [gaps[i] for i in _longest(np.array([g["missing_bars"] for g in gaps], dtype=np.int64), gaps_max)]
+    return Coverage(
+        rows=before.rows + int(ts.shape[0]),
+        first_ms=before.first_ms,
+        last_ms=int(ts[-1]),
+        zero_volume=before.zero_volume + added.zero_volume,
+        gap_count=before.gap_count + added.gap_count,
+        missing_bars=before.missing_bars + added.missing_bars,
+        gaps=gaps,
+    )
+
+
+def _longest(missing: np.ndarray, keep_max: int) -> list[int]:
+    """Indices of the ``keep_max`` longest gaps (ties: the earlier), in time order."""
+    if missing.shape[0] <= keep_max:
+        return list(range(missing.shape[0]))
+    return np.sort(np.argsort(-missing, kind="stable")[:keep_max]).tolist()

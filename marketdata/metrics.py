@@ -14,13 +14,13 @@ READ_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 
 CANDLE_READ = Histogram(
     "backtest_candle_read_seconds",
-    "Seconds per candle read (candles_load), by source: cache, database, resampled.",
+    "Seconds per candle read (candles_load), by source: cache, database, resampled, hybrid (with the live source).",
     ["source"],
     buckets=READ_BUCKETS,
 )
 CANDLE_READ_ROWS = Counter(
     "backtest_candle_read_rows",
-    "Bars returned by candle reads, by source: cache, database, resampled.",
+    "Bars returned by candle reads, by source: cache, database, resampled, hybrid (with the live source).",
     ["source"],
 )
 # For the live-data sync: how far the newest stored bar of a live series is behind now,

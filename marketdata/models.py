@@ -8,7 +8,12 @@ a series and is rewritten by every load (see ``marketdata.services``).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
+from django.utils import timezone
+
+from marketdata.timeframes import timeframe_minutes
 
 
 class Candle(models.Model):
@@ -61,6 +66,11 @@ class CandleSeries(models.Model):
     last_inserted = models.BigIntegerField(default=0)
     last_updated = models.BigIntegerField(default=0)
     last_rejected = models.BigIntegerField(default=0)
+    # Set by the live sync (marketdata.sync): the key it reads, when it last succeeded,
+    # and what went wrong the last time (empty when nothing did).
+    live_key = models.CharField(max_length=200, blank=True, default="")
+    live_synced_at = models.DateTimeField(null=True, blank=True)
+    live_error = models.TextField(blank=True, default="")
 
     GAPS_STORED_MAX = 1000
 
@@ -76,3 +86,58 @@ class CandleSeries(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.timeframe}"
+
+    def lag_seconds(self, now: datetime | None = None) -> float | None:
+        """How far the stored bars are behind ``now``: seconds from the last stored
+        bar's close to now (0 at most one bar behind), None when nothing is stored."""
+        if self.last_ts is None:
+            return None
+        closed = self.last_ts + timedelta(minutes=timeframe_minutes(self.timeframe))
+        return max(0.0, ((now or timezone.now()) - closed).total_seconds())
+
+
+class CandleRollup(models.Model):
+    """One rollup of a stored series into a coarser timeframe, kept in ``RollupCandle``.
+
+    Buckets that start before ``materialized_to`` are materialised and current: a load
+    that writes into the source series moves ``materialized_to`` back to the first
+    bucket it touched, and ``marketdata.rollups.rollups_refresh`` materialises from
+    there up to the newest complete bucket. Used on the Apache TimescaleDB build; on
+    the licensed one continuous aggregates take this role (see docs/marketdata.md).
+    """
+
+    symbol = models.CharField(max_length=64)
+    source_timeframe = models.CharField(max_length=8)
+    timeframe = models.CharField(max_length=8)
+    materialized_to = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "source_timeframe", "timeframe"], name="candlerollup_series_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.source_timeframe}→{self.timeframe}"
+
+
+class RollupCandle(models.Model):
+    """One materialised bucket of a rollup: the bar ``resample`` would build, plus
+    ``bars``, the source bars it holds (the read path's edge rule needs it)."""
+
+    pk = models.CompositePrimaryKey("symbol", "timeframe", "source_timeframe", "ts")
+    symbol = models.CharField(max_length=64)
+    timeframe = models.CharField(max_length=8)
+    source_timeframe = models.CharField(max_length=8)
+    ts = models.DateTimeField()
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.FloatField()
+    bars = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.timeframe} (from {self.source_timeframe}) {self.ts:%Y-%m-%dT%H:%M}Z"

@@ -261,15 +261,22 @@ def url_redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-def redis_read(key: str, *, url: str) -> RawCandles:
+def redis_read(key: str, *, url: str, client=None) -> RawCandles:
     """The live system's key: a string holding a JSON list of objects (or a Redis list
     of JSON objects), each with ``timestamp`` (epoch ms), open, high, low, close,
-    volume and indicator fields, which are ignored."""
+    volume and indicator fields, which are ignored.
+
+    ``client``: an open redis client to read with (kept open; ``url`` then only names
+    it in messages). Its caller has parsed ``key`` with its own pattern (the live
+    source's ``LIVE_KEY_PATTERN``), so the default key form is not enforced then.
+    """
     import redis
 
-    redis_key_parse(key)
     where = f"Redis key {key!r} at {url_redact(url)}"
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+    own_client = client is None
+    if own_client:
+        redis_key_parse(key)
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
     try:
         kind = client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
@@ -289,9 +296,12 @@ def redis_read(key: str, *, url: str) -> RawCandles:
         else:
             raise CandleFileError(f"{where}: the key holds a Redis {kind}, expected a JSON string or a list")
     except redis.RedisError as exc:
+        if not own_client and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            raise  # the live source's caller tells an outage from a bad key
         raise CandleFileError(f"{where}: {exc}") from None
     finally:
-        client.close()
+        if own_client:
+            client.close()
     return json_items_read(items, source=f"redis:{key}")
 
 

@@ -20,6 +20,13 @@ backend (local memory on SQLite) the same bytes are stored as one value.
 The key holds the coverage row's id and ``load_version`` (bumped by every load), the
 source and requested timeframes and the range, so a reload makes new keys and stale
 entries simply expire.
+
+With a live source configured (``LIVE_REDIS_URL``), a read whose range reaches past the
+stored series' last bar also takes the live Redis's closed bars: the database serves
+the range up to the first live bar's bucket (cached as above), and from there the
+stored and the live bars are merged, the database winning on a shared timestamp
+(``merge.merge_db_wins``), then resampled when a coarser timeframe was asked for. The
+result's ``sources`` says which ranges came from where; the live part is never cached.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import logging
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -38,7 +45,11 @@ from django.db import DatabaseError, connection
 
 from marketdata import metrics
 from marketdata.coverage import ms_iso
-from marketdata.models import Candle, CandleSeries
+from marketdata.live import SOURCE_NAME as LIVE_SOURCE_NAME
+from marketdata.live import LiveBars, LiveUnavailable, live_bars, live_source
+from marketdata.merge import FROM_DB, bucket_origin, merge_db_wins, source_ranges
+from marketdata.models import Candle, CandleRollup, CandleSeries
+from marketdata.parse import CandleFileError
 from marketdata.resample import edges_trim, ohlcv_resample, range_align
 from marketdata.timeframes import (
     TIMEFRAME_MINUTES,
@@ -67,7 +78,10 @@ class Candles:
 
     ts: int64 epoch ms (UTC, bar open time, strictly increasing); open, high, low,
     close, volume: float64. The arrays are writable and owned by this object (they are
-    not shared with the cache).
+    not shared with the cache). ``sources``: ``{"ranges": [{"source", "first", "last",
+    "bars"}, …]}`` (see ``merge.source_ranges``), plus ``"live"`` (the key, the bars it
+    gave, the rows it had that were invalid or still forming, or the error that kept
+    it out) when the live source was consulted.
     """
 
     symbol: str
@@ -78,16 +92,21 @@ class Candles:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    sources: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
 
     @classmethod
-    def from_block(cls, symbol: str, timeframe: str, block: np.ndarray) -> Candles:
-        """From a C-contiguous float64 block of shape (6, n) whose row 0 holds int64 ts bits."""
-        return cls(
-            symbol, timeframe, block[0].view(np.int64), block[1], block[2], block[3], block[4], block[5]
-        )
+    def from_block(
+        cls, symbol: str, timeframe: str, block: np.ndarray, sources: dict | None = None
+    ) -> Candles:
+        """From a C-contiguous float64 block of shape (6, n) whose row 0 holds int64 ts bits;
+        ``sources`` defaults to the whole block coming from the database."""
+        ts = block[0].view(np.int64)
+        if sources is None:
+            sources = {"ranges": source_ranges(ts, np.full(ts.shape[0], FROM_DB, dtype=np.int8))}
+        return cls(symbol, timeframe, ts, block[1], block[2], block[3], block[4], block[5], sources)
 
     def to_bytes(self) -> bytes:
         """The cache encoding: magic, int64 n (little-endian), then ts, open … volume."""
@@ -133,9 +152,11 @@ def candles_load(
 
     When ``timeframe`` itself is stored it is read as is. Otherwise the finest stored
     timeframe that divides it is resampled (``time_bucket`` on TimescaleDB, numpy
-    elsewhere; see ``resample`` for the edge rules). Raises ``NoCandles`` when nothing
-    matches, with a message saying what is stored; ``ValueError`` for a bad argument.
-    Every read is observed in the candle-read metrics (source, bars, seconds).
+    elsewhere; see ``resample`` for the edge rules). With a live source, a range that
+    reaches past the stored bars takes the live closed bars too (see the module doc).
+    Raises ``NoCandles`` when nothing matches, with a message saying what is stored;
+    ``ValueError`` for a bad argument. Every read is observed in the candle-read
+    metrics (source, bars, seconds).
     """
     started = time.perf_counter()
     candles, source = _candles_read(symbol, timeframe, start, end)
@@ -144,8 +165,8 @@ def candles_load(
 
 
 def _candles_read(symbol: str, timeframe: str, start, end) -> tuple[Candles, str]:
-    """``candles_load``'s work; also says where the bars came from: cache, database or
-    resampled (the candle-read metrics' ``source``)."""
+    """``candles_load``'s work; also says where the bars came from: cache, database,
+    resampled or hybrid (with the live source; the candle-read metrics' ``source``)."""
     tf = timeframe_parse(timeframe)
     start_ms = _to_ms(start, "start")
     end_ms = _to_ms(end, "end")
@@ -153,22 +174,150 @@ def _candles_read(symbol: str, timeframe: str, start, end) -> tuple[Candles, str
         raise ValueError(f"start {ms_iso(start_ms)} is not before end {ms_iso(end_ms)} (end is exclusive)")
     stored = list(CandleSeries.objects.filter(symbol=symbol, row_count__gt=0).defer("gaps", "source"))
     source = _source_pick(stored, tf)
+    live_tf = source.timeframe if source is not None else tf
+    live, live_note = _live_read(symbol, live_tf, source, tf, start_ms, end_ms)
+    if live is not None and live_note is not None and len(live):
+        block, origin = _hybrid_read(symbol, source, tf, live, start_ms, end_ms)
+        if block.shape[1]:
+            live_note["bars"] = int(np.count_nonzero(origin != FROM_DB))
+            sources = {"ranges": source_ranges(block[0].view(np.int64), origin), "live": live_note}
+            return Candles.from_block(symbol, tf, block, sources), "hybrid"
     if source is None:
         raise NoCandles(_no_candles_message(symbol, tf, start_ms, end_ms, stored))
+    block, how = _stored_read(source, symbol, tf, start_ms, end_ms)
+    if block.shape[1] == 0:
+        raise NoCandles(_no_candles_message(symbol, tf, start_ms, end_ms, stored))
+    candles = Candles.from_block(symbol, tf, block)
+    if live_note is not None:
+        candles.sources["live"] = live_note
+    return candles, how
 
-    key = cache_key(source, tf, start_ms, end_ms)
+
+def _stored_read(
+    source: CandleSeries,
+    symbol: str,
+    tf: str,
+    start_ms: int | None,
+    end_ms: int | None,
+    *,
+    trim_last: bool = True,
+) -> tuple[np.ndarray, str]:
+    """The stored bars of ``tf`` in ``[start_ms, end_ms)``, through the cache, and where
+    they came from (cache, database, resampled). A resampled read drops its last bucket
+    when incomplete only with ``trim_last``."""
+    key = cache_key(source, tf, start_ms, end_ms) + ("" if trim_last or source.timeframe == tf else ":open")
     cached = _cache_get(key)
     if cached is not None:
-        return Candles.from_block(symbol, tf, cached), "cache"
-
+        return cached, "cache"
     if source.timeframe == tf:
         block, how = _series_read(symbol, tf, start_ms, end_ms), "database"
     else:
-        block, how = _series_resample(symbol, source.timeframe, tf, start_ms, end_ms), "resampled"
-    if block.shape[1] == 0:
-        raise NoCandles(_no_candles_message(symbol, tf, start_ms, end_ms, stored))
-    _cache_set(key, block)
-    return Candles.from_block(symbol, tf, block), how
+        block = _series_resample(symbol, source.timeframe, tf, start_ms, end_ms, trim_last=trim_last)
+        how = "resampled"
+    if block.shape[1]:
+        _cache_set(key, block)
+    return block, how
+
+
+def _live_read(  # noqa: PLR0917
+    symbol: str,
+    live_tf: str,
+    source: CandleSeries | None,
+    tf: str,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> tuple[LiveBars | None, dict | None]:
+    """The live source's closed bars of ``live_tf`` inside the (bucket-aligned) range,
+    when a live source is configured and the range reaches past the stored bars;
+    with a note for ``Candles.sources``. An outage or an unreadable key is logged and
+    noted, and the read goes on from the database alone."""
+    live = live_source()
+    if live is None:
+        return None, None
+    stored_end = None if source is None or source.last_ts is None else _dt_ms(source.last_ts)
+    if stored_end is not None and end_ms is not None and end_ms <= stored_end + timeframe_ms(live_tf):
+        return None, None  # the stored bars cover the whole range
+    try:
+        bars = live_bars(live, symbol, live_tf)
+    except (LiveUnavailable, CandleFileError) as exc:
+        logger.warning("reading %s %s without the live source: %s", symbol, tf, exc)
+        return None, {"source": LIVE_SOURCE_NAME, "error": str(exc)}
+    note = {
+        "source": LIVE_SOURCE_NAME,
+        "key": bars.key,
+        "bars": 0,
+        "rejected": bars.report.invalid,
+        "unclosed": bars.unclosed,
+    }
+    lo, hi = start_ms, end_ms
+    if live_tf != tf:
+        lo, hi = range_align(start_ms, end_ms, width_ms=timeframe_ms(tf))
+    keep = np.ones(len(bars), dtype=bool)
+    if lo is not None:
+        keep &= bars.ts >= lo
+    if hi is not None:
+        keep &= bars.ts < hi
+    if keep.all():
+        return bars, note
+    return _live_subset(bars, keep), note
+
+
+def _live_subset(bars: LiveBars, keep: np.ndarray) -> LiveBars:
+    names = ("ts", "open", "high", "low", "close", "volume")
+    return LiveBars(
+        key=bars.key, report=bars.report, unclosed=bars.unclosed, **{n: getattr(bars, n)[keep] for n in names}
+    )
+
+
+def _hybrid_read(  # noqa: PLR0917
+    symbol: str,
+    source: CandleSeries | None,
+    tf: str,
+    live: LiveBars,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored and live bars of ``tf`` as one block, with each bar's origin.
+
+    The stored bars serve ``[start, split)``, ``split`` being the bucket of the first
+    live bar; from ``split`` on, the stored and live source bars are merged (the
+    database winning) and resampled when ``tf`` is coarser. Cutting at a bucket
+    boundary, and trimming the head only at its start and the tail only at its end,
+    gives the very bars a read of the union would give.
+    """
+    live_tf = source.timeframe if source is not None else tf
+    width = timeframe_ms(tf)
+    if live_tf != tf:
+        start_ms, end_ms = range_align(start_ms, end_ms, width_ms=width)
+    first_live = int(live.ts[0])
+    split = first_live - first_live % width
+    if start_ms is not None:
+        split = max(split, start_ms)
+    empty = np.empty((6, 0), dtype=np.float64)
+    head = empty
+    if source is not None and (start_ms is None or start_ms < split):
+        head, _ = _stored_read(source, symbol, tf, start_ms, split, trim_last=False)
+    stored_tail = empty if source is None else _series_read(symbol, live_tf, split, end_ms)
+    live_block = np.empty((6, len(live)), dtype=np.float64)
+    live_block[0].view(np.int64)[:] = live.ts
+    for i, name in enumerate(("open", "high", "low", "close", "volume"), start=1):
+        live_block[i] = getattr(live, name)
+    tail, origin = merge_db_wins(stored_tail, live_block)
+    if live_tf != tf:
+        ts = tail[0].view(np.int64)
+        *cols, count = ohlcv_resample(
+            ts=ts, open_=tail[1], high=tail[2], low=tail[3], close=tail[4], volume=tail[5], width_ms=width
+        )
+        origin = bucket_origin(ts, origin, width_ms=width)
+        tail = np.empty((6, cols[0].shape[0]), dtype=np.float64)
+        tail[0].view(np.int64)[:] = cols[0]
+        for i, col in enumerate(cols[1:], start=1):
+            tail[i] = col
+        keep = edges_trim(count, per_bucket=width // timeframe_ms(live_tf), first=head.shape[1] == 0)
+        tail, origin = tail[:, keep], origin[keep]
+    block = np.concatenate([head, tail], axis=1)
+    origin = np.concatenate([np.full(head.shape[1], FROM_DB, dtype=np.int8), origin])
+    return np.ascontiguousarray(block), origin
 
 
 def cache_key(series: CandleSeries, timeframe: str, start_ms: int | None, end_ms: int | None) -> str:
@@ -227,13 +376,13 @@ _SELECT = (
 )
 
 
-def _range_sql(start_ms: int | None, end_ms: int | None) -> tuple[str, list]:
+def _range_sql(start_ms: int | None, end_ms: int | None, *, column: str = "ts") -> tuple[str, list]:
     sql, params = "", []
     if start_ms is not None:
-        sql += " AND ts >= %s"
+        sql += f" AND {column} >= %s"
         params.append(_ms_dt(start_ms))
     if end_ms is not None:
-        sql += " AND ts < %s"
+        sql += f" AND {column} < %s"
         params.append(_ms_dt(end_ms))
     return sql, params
 
@@ -267,7 +416,13 @@ def orm_rows_block(rows: list[tuple], names: Sequence[str]) -> np.ndarray:
 
 
 def _series_resample(
-    symbol: str, source_tf: str, timeframe: str, start_ms: int | None, end_ms: int | None
+    symbol: str,
+    source_tf: str,
+    timeframe: str,
+    start_ms: int | None,
+    end_ms: int | None,
+    *,
+    trim_last: bool = True,
 ) -> np.ndarray:
     width = timeframe_ms(timeframe)
     per_bucket = width // timeframe_ms(source_tf)
@@ -275,15 +430,7 @@ def _series_resample(
     if start_ms is not None and end_ms is not None and start_ms >= end_ms:
         return np.empty((6, 0), dtype=np.float64)
     if connection.vendor == "postgresql":
-        where, params = _range_sql(start_ms, end_ms)
-        sql = (
-            "SELECT time_bucket(%s::interval, ts) AS bucket, first(open, ts), max(high), min(low), "
-            "last(close, ts), sum(volume), count(*) FROM backtests_candle "
-            f"WHERE symbol = %s AND timeframe = %s{where} GROUP BY bucket ORDER BY bucket"
-        )
-        rec = copy_out(
-            sql, [f"{width // 60_000} minutes", symbol, source_tf, *params], ["i8"] + ["f8"] * 5 + ["i8"]
-        )
+        rec = _resample_postgres(symbol, source_tf, timeframe, start_ms, end_ms)
         block = _block_from_records(rec, 6)
         count = rec["f6"].astype(np.int64)
     else:
@@ -301,8 +448,62 @@ def _series_resample(
         block[0].view(np.int64)[:] = ts
         for i, col in enumerate((o, h, lo, c, v), start=1):
             block[i] = col
-    keep = edges_trim(count, per_bucket=per_bucket)
+    keep = edges_trim(count, per_bucket=per_bucket, last=trim_last)
     return np.ascontiguousarray(block[:, keep])
+
+
+_BUCKET_KINDS = ["i8"] + ["f8"] * 5 + ["i8"]  # bucket, open … volume, source bars
+
+
+def _resample_postgres(
+    symbol: str, source_tf: str, timeframe: str, start_ms: int | None, end_ms: int | None
+) -> np.ndarray:
+    """Buckets of ``timeframe`` with their source-bar counts (decoded COPY rows).
+
+    From a rollup where there is one: on the licensed build its continuous aggregate
+    (real-time, so current to the last bar); on the Apache build the materialised
+    ``RollupCandle`` rows before the rollup's watermark and ``time_bucket`` over the
+    raw bars after it. Both give the buckets ``time_bucket`` over the raw bars gives,
+    and keep giving them after retention dropped the raw bars.
+    """
+    width = timeframe_ms(timeframe)
+    parts = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('timescaledb.license', true), to_regclass(%s)::text",
+            [f"marketdata_rollup_{timeframe}"],
+        )
+        license_name, view = cursor.fetchone()
+    if license_name == "timescale" and view:
+        where, params = _range_sql(start_ms, end_ms, column="bucket")
+        sql = (
+            f"SELECT bucket, open, high, low, close, volume, bars FROM {view} "
+            f"WHERE symbol = %s AND source_timeframe = %s{where} ORDER BY bucket"
+        )
+        return copy_out(sql, [symbol, source_tf, *params], _BUCKET_KINDS)
+    watermark = (
+        CandleRollup.objects.filter(symbol=symbol, source_timeframe=source_tf, timeframe=timeframe)
+        .values_list("materialized_to", flat=True)
+        .first()
+    )
+    if watermark is not None and (start_ms is None or start_ms < _dt_ms(watermark)):
+        upto = _dt_ms(watermark) if end_ms is None else min(end_ms, _dt_ms(watermark))
+        where, params = _range_sql(start_ms, upto)
+        sql = (
+            "SELECT ts, open, high, low, close, volume, bars::int8 FROM marketdata_rollupcandle "
+            f"WHERE symbol = %s AND timeframe = %s AND source_timeframe = %s{where} ORDER BY ts"
+        )
+        parts.append(copy_out(sql, [symbol, timeframe, source_tf, *params], _BUCKET_KINDS))
+        start_ms = upto
+    if end_ms is None or start_ms is None or start_ms < end_ms:
+        where, params = _range_sql(start_ms, end_ms)
+        sql = (
+            "SELECT time_bucket(%s::interval, ts) AS bucket, first(open, ts), max(high), min(low), "
+            "last(close, ts), sum(volume), count(*) FROM backtests_candle "
+            f"WHERE symbol = %s AND timeframe = %s{where} GROUP BY bucket ORDER BY bucket"
+        )
+        parts.append(copy_out(sql, [f"{width // 60_000} minutes", symbol, source_tf, *params], _BUCKET_KINDS))
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 # --- COPY BINARY -------------------------------------------------------------------

@@ -63,13 +63,14 @@ def ohlcv_resample(
     )
 
 
-def edges_trim(count: np.ndarray, *, per_bucket: int) -> slice:
+def edges_trim(count: np.ndarray, *, per_bucket: int, first: bool = True, last: bool = True) -> slice:
     """The slice of buckets to keep: drops the first and the last bucket when they hold
-    fewer than ``per_bucket`` source bars (see the module docstring)."""
+    fewer than ``per_bucket`` source bars (see the module docstring). ``first`` /
+    ``last`` False keep that edge (a part of a longer read, cut at a bucket boundary)."""
     lo, hi = 0, int(count.shape[0])
-    if hi and count[0] < per_bucket:
+    if first and hi and count[0] < per_bucket:
         lo = 1
-    if hi > lo and count[hi - 1] < per_bucket:
+    if last and hi > lo and count[hi - 1] < per_bucket:
         hi -= 1
     return slice(lo, hi)
 

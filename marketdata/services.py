@@ -26,8 +26,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from marketdata.coverage import coverage_compute
-from marketdata.models import Candle, CandleSeries
+from marketdata.coverage import Coverage, coverage_compute, coverage_extend
+from marketdata.models import Candle, CandleRollup, CandleSeries, RollupCandle
 from marketdata.parse import RawCandles
 from marketdata.read import (
     CACHE_KEY_PREFIX,
@@ -112,6 +112,7 @@ def candles_ingest(
 
     with transaction.atomic():
         series = _series_lock(symbol, timeframe)
+        before = _coverage_of(series)
         bar = tqdm(total=ts.shape[0], unit="bars", desc=f"{symbol} {timeframe}", disable=not progress)
         try:
             if connection.vendor == "postgresql":
@@ -121,13 +122,17 @@ def candles_ingest(
         finally:
             bar.close()
         written = int(ts.shape[0])
+        appended = before.last_ms is not None and ts[0] > before.last_ms and inserted == written
         _coverage_update(
             series,
             source=source or raw.source,
             inserted=inserted,
             updated=updated,
             rejected=report.invalid,
+            appended=(ts, values[4]) if appended else None,
         )
+        if inserted or updated:
+            _rollups_invalidate(symbol, timeframe, from_ms=int(ts[0]))
     return IngestResult(
         series=series,
         report=report,
@@ -151,6 +156,13 @@ def candles_delete(*, symbol: str, timeframe: str | None = None) -> int:
             series = series.filter(timeframe=timeframe_parse(timeframe))
         deleted = candles.delete()[0]
         series.delete()
+        rollups = RollupCandle.objects.filter(symbol=symbol)
+        states = CandleRollup.objects.filter(symbol=symbol)
+        if timeframe is not None:
+            rollups = rollups.filter(source_timeframe=timeframe_parse(timeframe))
+            states = states.filter(source_timeframe=timeframe_parse(timeframe))
+        rollups.delete()
+        states.delete()
     # Stale keys could never be read again (a new series gets a new id); this only frees
     # Redis early. Symbols hold no glob characters (see SYMBOL_RE).
     if hasattr(cache, "delete_pattern") and SYMBOL_RE.match(symbol):
@@ -262,10 +274,65 @@ def _upsert_generic(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     return inserted, touched - inserted
 
 
+def _coverage_of(series: CandleSeries) -> Coverage:
+    """The stored coverage record as a ``Coverage``."""
+    return Coverage(
+        rows=series.row_count,
+        first_ms=None if series.first_ts is None else _dt_ms(series.first_ts),
+        last_ms=None if series.last_ts is None else _dt_ms(series.last_ts),
+        zero_volume=series.zero_volume_count,
+        gap_count=series.gap_count,
+        missing_bars=series.missing_bars,
+        gaps=list(series.gaps),
+    )
+
+
+def _rollups_invalidate(symbol: str, timeframe: str, *, from_ms: int) -> None:
+    """Move the rollups of the series back to the first bucket this load wrote into."""
+    for rollup in CandleRollup.objects.filter(symbol=symbol, source_timeframe=timeframe):
+        width = timeframe_ms(rollup.timeframe)
+        bucket = _ms_dt(from_ms - from_ms % width)
+        if rollup.materialized_to is not None and rollup.materialized_to > bucket:
+            CandleRollup.objects.filter(pk=rollup.pk).update(materialized_to=bucket)
+
+
 def _coverage_update(
-    series: CandleSeries, *, source: str, inserted: int, updated: int, rejected: int
+    series: CandleSeries,
+    *,
+    source: str,
+    inserted: int,
+    updated: int,
+    rejected: int,
+    appended: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
+    """Recompute the series' coverage record from the table, or, when the load only
+    ``appended`` bars (ts, volume) after the stored ones, extend the record with them."""
     step = timeframe_ms(series.timeframe)
+    if appended is not None:
+        cov = coverage_extend(
+            _coverage_of(series), *appended, step_ms=step, gaps_max=CandleSeries.GAPS_STORED_MAX
+        )
+    else:
+        cov = _coverage_scan(series, step)
+    _coverage_store(series, cov)
+    series.loaded_at = timezone.now()
+    series.source = source[:1000]
+    series.load_version += 1
+    series.last_inserted = inserted
+    series.last_updated = updated
+    series.last_rejected = rejected
+    series.save()
+
+
+def coverage_refresh(series: CandleSeries) -> None:
+    """Recompute a series' coverage from the table after rows went some other way than
+    a load (retention dropped chunks), and retire its cached reads."""
+    _coverage_store(series, _coverage_scan(series, timeframe_ms(series.timeframe)))
+    series.load_version += 1
+    series.save()
+
+
+def _coverage_scan(series: CandleSeries, step: int) -> Coverage:
     if connection.vendor == "postgresql":
         rec = copy_out(
             "SELECT ts, volume FROM backtests_candle WHERE symbol = %s AND timeframe = %s ORDER BY ts",
@@ -278,7 +345,10 @@ def _coverage_update(
         rows = Candle.objects.filter(symbol=series.symbol, timeframe=series.timeframe).order_by("ts")
         block = orm_rows_block(list(rows.values_list("ts", "volume")), ("ts", "volume"))
         ts, volume = block[0].view(np.int64), block[1]
-    cov = coverage_compute(ts, volume, step_ms=step, gaps_max=CandleSeries.GAPS_STORED_MAX)
+    return coverage_compute(ts, volume, step_ms=step, gaps_max=CandleSeries.GAPS_STORED_MAX)
+
+
+def _coverage_store(series: CandleSeries, cov: Coverage) -> None:
     series.first_ts = None if cov.first_ms is None else _ms_dt(cov.first_ms)
     series.last_ts = None if cov.last_ms is None else _ms_dt(cov.last_ms)
     series.row_count = cov.rows
@@ -286,14 +356,11 @@ def _coverage_update(
     series.missing_bars = cov.missing_bars
     series.gaps = cov.gaps
     series.zero_volume_count = cov.zero_volume
-    series.loaded_at = timezone.now()
-    series.source = source[:1000]
-    series.load_version += 1
-    series.last_inserted = inserted
-    series.last_updated = updated
-    series.last_rejected = rejected
-    series.save()
 
 
 def _ms_dt(ms: int | None) -> datetime | None:
     return None if ms is None else _EPOCH + timedelta(milliseconds=int(ms))
+
+
+def _dt_ms(value: datetime) -> int:
+    return round(value.timestamp() * 1000)
