@@ -20,6 +20,7 @@ from marketdata import live as live_module
 from tests.factories import random_walk_candles
 
 MINUTE = 60_000
+COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 NOW_MS = 1_709_294_400_000 + 30_000  # 2024-03-01T12:00:30Z: the 12:00 bar is still forming
 
 
@@ -49,10 +50,7 @@ def live_items(candles: dict[str, np.ndarray]) -> list[dict]:
             "ema_200": float(c) * 0.99,
             "signal": None,
         }
-        for t, o, h, lo, c, v in zip(
-            candles["ts"], candles["open"], candles["high"], candles["low"], candles["close"], candles["volume"],
-            strict=True,
-        )
+        for t, o, h, lo, c, v in zip(*(candles[k] for k in COLUMNS), strict=True)
     ]
 
 

@@ -147,14 +147,16 @@ def test_a_run_over_the_last_3_days_equals_the_run_over_a_file_of_the_union(live
     path.write_text("\n".join(lines) + "\n")
 
     owner = make_user("live-runner")
-    data = backtest_data("live-3d", symbol="HYB-RUN", timeframe="1m", start=start_iso, end=None)
+    end_iso = ms_iso(BAR_NOW + MINUTE)  # now: the 12:00 bar is inside the period, still forming
+    data = backtest_data("live-3d", symbol="HYB-RUN", timeframe="1m", start=start_iso, end=end_iso)
     run = services.run_enqueue(spec=make_spec(owner, data=data), owner=owner)
     assert services.run_execute(run_id=run.pk).status == RunStatus.SUCCEEDED
     run = BacktestRun.objects.get(pk=run.pk)
 
-    file_candles = candles_from_file(path, timeframe="1m", start=start_iso, end=None)
+    file_candles = candles_from_file(path, timeframe="1m", start=start_iso, end=end_iso)
+    strategy = get_strategy("ema_cross")
     expected = run_backtest(
-        file_candles, get_strategy("ema_cross"), run.config["params"], run.config["execution"], timeframe_minutes=1
+        file_candles, strategy, run.config["params"], run.config["execution"], timeframe_minutes=1
     )
     assert run.metrics == expected.metrics
     assert run.total_trades == expected.metrics["total_trades"] > 0

@@ -25,7 +25,8 @@ FIRST = NOW_MS - 30_000 - 120 * MINUTE  # 10:00; the 12:00 bar is the 121st, sti
 
 
 def _stored(symbol: str) -> list[int]:
-    return [round(t.timestamp() * 1000) for t in Candle.objects.filter(symbol=symbol).values_list("ts", flat=True)]
+    stamps = Candle.objects.filter(symbol=symbol).values_list("ts", flat=True)
+    return [round(t.timestamp() * 1000) for t in stamps]
 
 
 @pytest.mark.django_db
@@ -156,7 +157,9 @@ def own_live_redis(settings, tmp_path, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_with_the_live_redis_stopped_sync_fails_softly_and_health_says_degraded(own_live_redis, client, caplog):
+def test_with_the_live_redis_stopped_sync_fails_softly_and_health_says_degraded(
+    own_live_redis, client, caplog
+):
     proc, live_client = own_live_redis
     live_client.set("candles_with_indicators:SYNC-DOWN:1m", json.dumps(live_items(minute_bars(FIRST, 121))))
     assert live_sync().inserted == 120
