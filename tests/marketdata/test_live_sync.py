@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.db import connection
 from django_q.models import Schedule
+from rest_framework.test import APIClient
 
 from marketdata import live as live_module
 from marketdata import tasks
@@ -204,3 +205,32 @@ def test_without_a_live_source_the_sync_does_nothing(settings):
     settings.LIVE_REDIS_URL = ""
     outcome = live_sync()
     assert outcome.ok and outcome.series == [] and "LIVE_REDIS_URL is not set" in outcome.error
+
+
+@pytest.mark.django_db
+def test_coverage_shows_the_live_source_its_last_sync_and_lag_and_the_admin_syncs_now(
+    live, admin_client, django_user_model
+):
+    key = live.put("SYNC-ADM", "1m", live_items(minute_bars(FIRST, 61)))  # 10:00-11:00, all closed
+    live_sync()
+    series = CandleSeries.objects.get(symbol="SYNC-ADM")
+    items = live_items(minute_bars(FIRST, 121))  # the live system moved on to 12:00
+    live.client.set(key, json.dumps(items))
+
+    listing = admin_client.get("/admin/marketdata/candleseries/")
+    assert key in listing.content.decode()
+    response = admin_client.post(
+        "/admin/marketdata/candleseries/",
+        {"action": "sync_now", "_selected_action": [series.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [f"{key}: 59 new bar(s)"]
+    series.refresh_from_db()
+    assert series.row_count == 120
+
+    api = APIClient()
+    api.force_authenticate(django_user_model.objects.create_user("reader", password="x"))
+    item = api.get("/api/v1/candles/coverage/?symbol=SYNC-ADM").json()["results"][0]
+    assert item["live_key"] == key and item["live_synced_at"] and item["live_error"] == ""
+    # The last stored bar is 11:59, closed at 12:00; the test clock is not the wall clock.
+    assert item["lag_seconds"] == pytest.approx(series.lag_seconds(), abs=60)
