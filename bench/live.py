@@ -97,7 +97,8 @@ def main() -> int:
     client.delete(key)
     try:
         cols = _walk(history_end - args.rows * MINUTE, args.rows, 1)
-        raw = RawCandles.from_arrays(**dict(zip(("ts", "open", "high", "low", "close", "volume"), cols)))
+        names = ("ts", "open", "high", "low", "close", "volume")
+        raw = RawCandles.from_arrays(**dict(zip(names, cols, strict=True)))
         t = time.perf_counter()
         candles_ingest(symbol=SYMBOL, timeframe="1m", raw=raw, source="bench/live.py")
         print(_line("store the history", time.perf_counter() - t))
@@ -124,8 +125,10 @@ def main() -> int:
             got.close, np.concatenate([cols[4], live_cols[4][:-1][extra]])
         )
         ranges = ", ".join(f"{r['source']} {r['bars']:,}" for r in got.sources["ranges"])
-        print(_line("hybrid read cold (best)", min(cold), f"median {statistics.median(cold):.3f} s; {ranges}"))
-        print(_line("hybrid read, history cached (best)", min(part_cached), f"median {statistics.median(part_cached):.3f} s"))  # noqa: E501
+        note = f"median {statistics.median(cold):.3f} s; {ranges}"
+        print(_line("hybrid read cold (best)", min(cold), note))
+        note = f"median {statistics.median(part_cached):.3f} s"
+        print(_line("hybrid read, history cached (best)", min(part_cached), note))
 
         t = time.perf_counter()
         first = live_sync(symbols=[(SYMBOL, "1m")])
