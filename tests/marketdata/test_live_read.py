@@ -7,8 +7,9 @@ import pytest
 
 from backtests import services
 from backtests.file_run import candles_from_file
-from backtests.models import BacktestRun, RunStatus, Trade
+from backtests.models import BacktestRun, Trade
 from engine.runner import run_backtest
+from jobs.models import JobStatus
 from marketdata.coverage import ms_iso
 from marketdata.models import Candle
 from marketdata.read import candles_load
@@ -150,7 +151,7 @@ def test_a_run_over_the_last_3_days_equals_the_run_over_a_file_of_the_union(live
     end_iso = ms_iso(BAR_NOW + MINUTE)  # now: the 12:00 bar is inside the period, still forming
     data = backtest_data("live-3d", symbol="HYB-RUN", timeframe="1m", start=start_iso, end=end_iso)
     run = services.run_enqueue(spec=make_spec(owner, data=data), owner=owner)
-    assert services.run_execute(run_id=run.pk).status == RunStatus.SUCCEEDED
+    assert services.run_execute(run_id=run.pk).status == JobStatus.SUCCEEDED
     run = BacktestRun.objects.get(pk=run.pk)
 
     file_candles = candles_from_file(path, timeframe="1m", start=start_iso, end=end_iso)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backtests', '0005_candles_to_marketdata'),
+        ('backtests', '0006_jobs_lifecycle'),
     ]
 
     operations = [
