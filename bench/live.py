@@ -9,7 +9,8 @@ history, one beyond it, and the forming bar), then times:
 
 - the hybrid read ``candles_load`` of the whole series, cold (no cached part): binary
   COPY of the history, GET + JSON parse + validation of the live key, the merge;
-- the same with the history part cached;
+- the same with the history part cached, and the history alone (no live source), cold,
+  for comparison under the same load;
 - one sync pass storing the newest live bars (the first pass: a day of bars) and one
   with nothing new;
 - ``migrate_live`` of the key (validation + upsert of the live bars);
@@ -72,6 +73,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
+    from marketdata import live as live_module
     from marketdata.live import now_ms
     from marketdata.maintenance import rollups_refresh
     from marketdata.parse import RawCandles
@@ -89,7 +91,11 @@ def main() -> int:
     def cache_clear() -> None:
         cache.delete_pattern(f"{CACHE_KEY_PREFIX}:{SYMBOL}:*")
 
-    forming = now_ms() - now_ms() % MINUTE
+    # The clock is held at the middle of the current minute for the whole run, so the
+    # forming bar stays forming however long the run takes.
+    clock = now_ms()
+    forming = clock - clock % MINUTE
+    live_module.now_ms = lambda: forming + MINUTE // 2
     history_end = forming - 1440 * MINUTE
     live_first = forming - args.live * MINUTE
     print(f"bench/live.py: {args.rows:,} stored 1m bars + {args.live:,} live bars (+1 forming) of {SYMBOL}")
@@ -119,6 +125,14 @@ def main() -> int:
             t = time.perf_counter()
             candles_load(SYMBOL, "1m")
             part_cached.append(time.perf_counter() - t)
+        plain = []
+        settings.LIVE_REDIS_URL = ""
+        for _ in range(args.repeat):
+            cache_clear()
+            t = time.perf_counter()
+            candles_load(SYMBOL, "1m")
+            plain.append(time.perf_counter() - t)
+        settings.LIVE_REDIS_URL = live_url
         extra = live_cols[0][:-1] >= history_end
         union_ts = np.concatenate([cols[0], live_cols[0][:-1][extra]])
         ok = np.array_equal(got.ts, union_ts) and np.array_equal(
@@ -129,6 +143,8 @@ def main() -> int:
         print(_line("hybrid read cold (best)", min(cold), note))
         note = f"median {statistics.median(part_cached):.3f} s"
         print(_line("hybrid read, history cached (best)", min(part_cached), note))
+        note = f"median {statistics.median(plain):.3f} s; the same history, no live source"
+        print(_line("stored-only read cold (best)", min(plain), note))
 
         t = time.perf_counter()
         first = live_sync(symbols=[(SYMBOL, "1m")])
