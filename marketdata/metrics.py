@@ -14,7 +14,8 @@ READ_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 
 CANDLE_READ = Histogram(
     "backtest_candle_read_seconds",
-    "Seconds per candle read (candles_load), by source: cache, database, resampled, hybrid (with the live source).",
+    "Seconds per candle read (candles_load), by source: cache, database, resampled, hybrid "
+    "(with the live source).",
     ["source"],
     buckets=READ_BUCKETS,
 )

@@ -25,6 +25,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from marketdata import metrics
 from marketdata.live import (
     LiveSource,
     LiveUnavailable,
@@ -135,6 +136,10 @@ def _series_sync(source: LiveSource, key: str, *, now: int | None) -> SeriesSync
         )
         result.inserted = ingest.inserted
     _series_note(result, synced=True)
+    stored = CandleSeries.objects.filter(symbol=result.symbol, timeframe=result.timeframe).first()
+    lag = None if stored is None else stored.lag_seconds()
+    if lag is not None:
+        metrics.live_sync_lag(result.symbol, result.timeframe, lag)
     return result
 
 

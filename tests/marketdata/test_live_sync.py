@@ -18,7 +18,7 @@ from django_q.models import Schedule
 from rest_framework.test import APIClient
 
 from marketdata import live as live_module
-from marketdata import tasks
+from marketdata import metrics, tasks
 from marketdata.models import Candle, CandleSeries
 from marketdata.read import candles_load
 from marketdata.sync import live_sync
@@ -44,6 +44,8 @@ def test_sync_run_twice_stores_each_bar_once(live, monkeypatch):
     series = CandleSeries.objects.get(symbol="SYNC-A")
     assert (series.row_count, series.gap_count, series.live_key, series.live_error) == (120, 0, key, "")
     assert series.live_synced_at is not None
+    gauge = metrics.LIVE_SYNC_LAG.labels("SYNC-A", "1m")._value.get()
+    assert gauge == pytest.approx(series.lag_seconds(), abs=60)
 
     # A minute later the 12:00 bar has closed (with its final values) and 12:01 forms.
     items[-1]["close"] = items[-1]["high"]

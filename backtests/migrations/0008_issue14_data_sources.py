@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('backtests', '0006_jobs_lifecycle'),
+        ('backtests', '0007_issue15_request_id'),
     ]
 
     operations = [
