@@ -40,7 +40,7 @@ def assert_same_metrics(row: np.ndarray, metrics: dict, label: str):
         if expected is None:
             assert not math.isfinite(value), f"{label}: {name} should be null, got {value}"
         else:
-            assert value == pytest.approx(expected, rel=1e-9, abs=1e-12), f"{label}: {name}"
+            assert value == expected, f"{label}: {name}"
 
 
 HYPERRSI_SPACE = {
