@@ -118,6 +118,22 @@ def _signals_block(strategy, out, close, ind, iidx, fpar, lo, hi):  # noqa: PLR0
         raise ValueError("unknown strategy code")
 
 
+@njit(inline="always")
+def _bar(state, params, k, o, h, lw, c, sig, pending, next_open):  # noqa: PLR0917 (Numba: positional)
+    """Window bar ``k`` with this bar's signal ``sig``, as ``simulate_nb`` runs it: the
+    signal fills at this close, or (fill=next_open) ``pending``, the previous bar's, fills
+    at this open and ``sig`` becomes pending. Returns ``sim_bar``'s results with the new
+    ``pending`` after the equity."""
+    sig_open = np.int64(0)
+    sig_close = np.int64(sig)
+    if next_open:
+        sig_open = pending
+        pending = sig_close
+        sig_close = np.int64(0)
+    state, e, n_closed, first, second = sim_bar(state, params, k, o, h, lw, c, sig_open, sig_close)
+    return state, e, pending, n_closed, first, second
+
+
 @njit(cache=True)
 def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     strategy, ts, open_, high, low, close, ind, iidx, fpar, xrec, lo, hi, minutes_per_bar, sig, trades
@@ -159,27 +175,36 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
         lw = low[lo + b_lo : lo + b_hi]
         c = close[lo + b_lo : lo + b_hi]
         t = w_ts[b_lo:b_hi]
-        for j in range(b_hi - b_lo):
-            # as ``simulate_nb`` does: the signal filled at this open or at this close
-            sig_open = np.int64(0)
-            sig_close = np.int64(sig[j])
-            if next_open:
-                sig_open = pending
-                pending = sig_close
-                sig_close = np.int64(0)
-            k = b_lo + j
-            state, e, n_closed, first, second = sim_bar(
-                state, params, k, o[j], h[j], lw[j], c[j], sig_open, sig_close
+        # The window's first equity starts the sums, and its last is folded in after the
+        # end-of-data exit: those two bars are peeled off the loop, which then has no
+        # branch but the engine's and the metrics' own.
+        first = 0
+        if b_lo == 0:
+            state, e, pending, n_closed, first_trade, second_trade = _bar(
+                state, params, 0, o[0], h[0], lw[0], c[0], sig[0], pending, next_open
             )
             if n_closed > 0:
-                write_trades(trades, w_ts, state[N_TRADES] - n_closed, n_closed, first, second)
+                write_trades(trades, w_ts, state[N_TRADES] - n_closed, n_closed, first_trade, second_trade)
             n_exposed += state[SIDE] != 0
-            # the window's first equity starts the sums; its last is folded in after the
-            # end-of-data exit
-            if k == 0:
-                acc = metrics_start(e, t[j])
-            elif k < m - 1:
-                acc = metrics_step(acc, e, t[j])
+            acc = metrics_start(e, t[0])
+            first = 1
+        last = b_hi - b_lo if b_hi < m else b_hi - b_lo - 1
+        for j in range(first, last):
+            state, e, pending, n_closed, first_trade, second_trade = _bar(
+                state, params, b_lo + j, o[j], h[j], lw[j], c[j], sig[j], pending, next_open
+            )
+            if n_closed > 0:
+                write_trades(trades, w_ts, state[N_TRADES] - n_closed, n_closed, first_trade, second_trade)
+            n_exposed += state[SIDE] != 0
+            acc = metrics_step(acc, e, t[j])
+        if b_hi == m:
+            j = m - 1 - b_lo
+            state, e, pending, n_closed, first_trade, second_trade = _bar(
+                state, params, m - 1, o[j], h[j], lw[j], c[j], sig[j], pending, next_open
+            )
+            if n_closed > 0:
+                write_trades(trades, w_ts, state[N_TRADES] - n_closed, n_closed, first_trade, second_trade)
+            n_exposed += state[SIDE] != 0
     state, closed, trade = sim_finish(state, params, m - 1, close[hi - 1])
     if closed:
         write_trades(trades, w_ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
@@ -188,8 +213,8 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     sum_r, sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, w_ts[m - 1])
     n_trades = state[N_TRADES]
     return metrics_from_sums_nb(
-        sum_r, sum_down2, ss, max_dd, max_dd_ms, e, w_ts[0], w_ts[m - 1], m, trades[:n_trades], minutes_per_bar,
-        capital, n_exposed,
+        sum_r, sum_down2, ss, max_dd, max_dd_ms, e, w_ts[0], w_ts[m - 1], m, trades[:n_trades],
+        minutes_per_bar, capital, n_exposed,
     )  # fmt: skip
 
 
