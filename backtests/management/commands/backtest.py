@@ -95,6 +95,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        from backtests.compile_ahead import ensure_compiled
+
+        # Compiling takes about a minute when `make kernels` has not run: say so, on
+        # stderr (stdout may be the JSON). A run done by a worker loads the same cache.
+        ensure_compiled(lambda line: self.stderr.write(line, style_func=str))
         if opts["spec"] or opts["candles"]:
             if opts["name"]:
                 raise CommandError("give either NAME or --spec/--candles, not both")
