@@ -64,7 +64,7 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(f"numba {numba.__version__} python {sys.version} {platform.machine()} {_cpu()}\n".encode())
     for path in kernel_files():
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(os.path.relpath(path, REPO).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -116,12 +116,24 @@ def _flush() -> None:
         dispatcher._cache.flush()
 
 
+def _on_disk(dispatcher) -> bool:
+    """Numba's cache index of ``dispatcher`` holds compiled code for its source as it is."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except AttributeError:  # another Numba's internals: trust the signatures alone
+        return False
+
+
 def not_compiled() -> list[str]:
-    """Names of the project's cached kernels that hold no compiled code in this process
-    (after ``warm()``: the kernels it missed)."""
+    """Names of the project's cached kernels with no compiled code, neither in this
+    process nor in the on-disk cache (after ``warm()``: the kernels it missed; a kernel
+    loaded from the cache leaves the kernels it inlined uncompiled in the process, but
+    their code is on disk from when it was compiled)."""
     _import_kernels()
     return sorted(
-        f"{d.py_func.__module__}.{d.py_func.__name__}" for d in _cached_dispatchers() if not d.signatures
+        f"{d.py_func.__module__}.{d.py_func.__name__}"
+        for d in _cached_dispatchers()
+        if not d.signatures and not _on_disk(d)
     )
 
 

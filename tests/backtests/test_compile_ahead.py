@@ -1,0 +1,68 @@
+"""Compile ahead: the warm-up reaches every cached kernel, and commands say when they compile."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from backtests import compile_ahead
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "specs" / "examples" / "hyperrsi.yaml"
+
+
+@pytest.fixture
+def cold_stamp(tmp_path, monkeypatch):
+    """A stamp that is not there yet (as after a fresh clone), and no flush of the real
+    caches (the other test processes load them)."""
+    monkeypatch.setattr(compile_ahead, "stamp_path", lambda: tmp_path / "kernels.json")
+    flushed: list[bool] = []
+    monkeypatch.setattr(compile_ahead, "_flush", lambda: flushed.append(True))
+    return flushed
+
+
+def test_the_warm_up_compiles_every_cached_kernel_and_writes_the_stamp(cold_stamp):
+    assert not compile_ahead.is_compiled()
+    lines: list[str] = []
+    compile_ahead.ensure_compiled(lines.append)
+    assert lines[0].startswith("Compiling the Numba kernels")
+    assert [line.split(":")[0].strip() for line in lines[1:-1]] == [label for label, _ in compile_ahead.STEPS]
+    assert cold_stamp == [True]  # a stamp that does not match flushes first
+    # a kernel added without a warm-up call for it would be compiled by its first user
+    assert compile_ahead.not_compiled() == []
+    assert compile_ahead.is_compiled()
+    lines.clear()
+    compile_ahead.ensure_compiled(lines.append)
+    assert lines == []
+
+
+def test_the_stamp_covers_every_kernel_source(tmp_path, monkeypatch):
+    files = compile_ahead.kernel_files()
+    names = {path.relative_to(REPO).as_posix() for path in files}
+    assert {"backtests/engine/nb.py", "optimizers/sweep_nb.py", "strategies/hyperrsi_fused_nb.py"} <= names
+    before = compile_ahead.fingerprint()
+    edited = tmp_path / "edited_nb.py"
+    edited.write_text("# a kernel module\n")
+    monkeypatch.setattr(compile_ahead, "kernel_files", lambda: [*files, edited])
+    with_file = compile_ahead.fingerprint()
+    edited.write_text("# a kernel module, changed\n")
+    assert len({before, with_file, compile_ahead.fingerprint()}) == 3
+
+
+def test_a_command_prints_progress_when_it_compiles_and_nothing_after(cold_stamp, sample_csv_path):
+    def run() -> tuple[str, str]:
+        out, err = StringIO(), StringIO()
+        call_command(
+            "backtest", "--spec", str(EXAMPLE), "--candles", str(sample_csv_path), stdout=out, stderr=err
+        )
+        return out.getvalue(), err.getvalue()
+
+    out, err = run()
+    assert "hyperrsi-btc-15m" in out
+    assert err.startswith("Compiling the Numba kernels")
+    assert "Kernels compiled in" in err
+    out, err = run()
+    assert "hyperrsi-btc-15m" in out
+    assert err == ""
