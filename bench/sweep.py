@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -138,8 +139,6 @@ def _straight(candles, grid) -> np.ndarray:  # noqa: F821 (numpy imported lazily
 
 
 def bench_kernel(repeat: int, verdicts: list) -> None:
-    import statistics
-
     import numpy as np
     from engine import make_candles
 
@@ -269,6 +268,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=9, help="kernel: runs of each kernel")
     parser.add_argument("--workers", type=int, default=2, help="queue: qcluster worker processes")
     parser.add_argument("--scaling", default="1,2,4", help="scaling: worker counts")
+    parser.add_argument("--scaling-repeat", type=int, default=3, help="scaling: sweeps per worker count")
     parser.add_argument("--chunk-size", type=int, help="queue: chunk size (default: the automatic rule)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -373,18 +373,24 @@ def bench_database(args, bars, parts, verdicts) -> None:
                 cluster = Cluster(workers, threads=max(1, (os.cpu_count() or 1) // workers))
                 cluster.ready()
                 _sweep_through_queue(spec("bench-warm"), owner)
-                run, seconds, _ = _sweep_through_queue(spec("bench-scaling"), owner)
-                used = len(set(run.chunks.values_list("worker", flat=True)))
-                per = run.eval_seconds / max(run.evaluated, 1)
+                walls, kernel = [], []
+                for _ in range(args.scaling_repeat):
+                    run, seconds, _ = _sweep_through_queue(spec("bench-scaling"), owner)
+                    if run.status != "succeeded":
+                        print(f"  ERROR: {run.error}")
+                    walls.append(seconds)
+                    kernel.append(run.eval_seconds)
+                wall = statistics.median(walls)
+                per = statistics.median(kernel) / max(run.evaluated, 1)
                 print(
                     _line(
                         f"scaling: grid 10,000, {workers} worker{'s' if workers > 1 else ''}",
-                        seconds,
-                        f"{run.status}; {run.chunks_total} chunks "
-                        f"of ~{run.evaluated // max(run.chunks_total, 1)} "
-                        f"on {used} workers x {cluster.threads} Numba threads; "
-                        f"{run.evaluated / seconds:,.0f} combinations/s; kernel {per * 1e3:.2f} ms per "
-                        f"combination (summed over chunks {run.eval_seconds:.2f} s)",
+                        wall,
+                        f"median of {len(walls)}; {run.chunks_total} chunks "
+                        f"of ~{run.evaluated // run.chunks_total} "
+                        f"x {cluster.threads} Numba thread{'s' if cluster.threads > 1 else ''}; "
+                        f"{run.evaluated / wall:,.0f} combinations/s; kernel {per * 1e3:.2f} ms per "
+                        f"combination in its chunk; load average {os.getloadavg()[0]:.2f}",
                     )
                 )
                 cluster.stop()
