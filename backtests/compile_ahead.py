@@ -167,7 +167,7 @@ def _warm_backtests(candles) -> None:
     for strategy in all_strategies():
         params = strategy.defaults()
         for fill in ("next_open", "close"):
-            run_backtest(candles, strategy.name, params, {"fill": fill})
+            run_backtest(candles, strategy, params, {"fill": fill})
         strategy.signals(
             params, candles["open"], candles["high"], candles["low"], candles["close"], candles["volume"]
         )

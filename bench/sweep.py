@@ -40,8 +40,6 @@ import time
 
 from services_env import REPO, django_setup
 
-sys.path.insert(0, str(REPO / "bench"))  # straight_nb, engine (when run from elsewhere)
-
 SYMBOL = "BENCH-SWEEP"
 USER = "bench-sweep"
 T0_MS = 1_420_070_400_000  # 2015-01-01T00:00:00Z: 100,000 hourly bars end in 2026
@@ -106,6 +104,16 @@ KERNEL_BASE = {"use_trend_filter": True, "trend_ema_period": 200, "leverage": 3,
 KERNEL_EXECUTION = {"initial_capital": 10_000.0, "fee_rate": 0.0004, "slippage_bps": 1.0, "fill": "next_open"}
 
 
+def _bench_engine():
+    """bench/engine.py, for its one-minute candles (by path: ``engine`` is the project's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_engine", REPO / "bench" / "engine.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def _kernel_grid():
     import numpy as np
 
@@ -140,13 +148,12 @@ def _straight(candles, grid) -> np.ndarray:  # noqa: F821 (numpy imported lazily
 
 def bench_kernel(repeat: int, verdicts: list) -> None:
     import numpy as np
-    from engine import make_candles
 
-    from backtests.engine.enums import M_TOTAL_TRADES
+    from engine.enums import M_TOTAL_TRADES
     from optimizers.evaluate import Evaluator, full_columns
     from strategies.registry import get_strategy
 
-    candles = make_candles(100_000)
+    candles = _bench_engine().make_candles(100_000)
     grid = _kernel_grid()
     full = full_columns(get_strategy("hyperrsi").defaults(), KERNEL_BASE, grid)
 
