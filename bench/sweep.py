@@ -315,7 +315,8 @@ def bench_database(args, bars, parts, verdicts) -> None:
     from optimizers.evaluate import Evaluator
     from optimizers.genetic import GeneticSearch, run_genetic
     from optimizers.models import OptimizationRun
-    from optimizers.services import _scorer, sweep_config, sweep_plan
+    from optimizers.services.coordinator import _scorer
+    from optimizers.services.plan import sweep_config, sweep_plan
     from specs.models import Spec
     from specs.services import spec_apply
 
