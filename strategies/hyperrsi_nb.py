@@ -68,8 +68,9 @@ def hyperrsi_signals_range(  # noqa: PLR0917 (Numba: no keyword-only args)
     first = min(max(start, lo), hi)
     for i in range(lo, first):
         out[i - lo] = 0
-    # Slices (indices known >= 0) and bitwise operators on the comparisons: the loop has
-    # no branch and vectorises. NaN compares false, so an undefined RSI gives no signal.
+    # Slices (indices known >= 0, no wraparound) and bitwise operators on the comparisons:
+    # no branch depends on the data (crosses come at random bars, where a branch would
+    # mispredict). NaN compares false, so an undefined RSI gives no signal.
     o = out[first - lo : hi - lo]
     now = rsi[first:hi]
     prev = rsi[first - 1 : hi - 1]

@@ -133,8 +133,8 @@ def test_a_window_equals_simulating_that_window_alone(execution):
         signals = st.signals(params, c["open"], c["high"], c["low"], c["close"], c["volume"])
         alone = simulate(
             c["ts"][lo:hi], c["open"][lo:hi], c["high"][lo:hi], c["low"][lo:hi], c["close"][lo:hi],
-            signals[lo:hi], execution, leverage=params["leverage"], stop_loss_percent=params["stop_loss_percent"],
-            timeframe_minutes=60,
+            signals[lo:hi], execution, leverage=params["leverage"],
+            stop_loss_percent=params["stop_loss_percent"], timeframe_minutes=60,
         )  # fmt: skip
         assert_same_metrics(row, alone.metrics, str(combo))
 
