@@ -22,7 +22,7 @@ venv: $(STAMP)
 # Fill Numba's on-disk cache once (about a minute on 2 cores), so that no command, test
 # or worker compiles a kernel; a no-op while the kernel sources are unchanged.
 kernels: venv
-	$(PY) -m backtests.compile_ahead
+	$(PY) -m optimizers.compile_ahead
 
 services:
 	@bash scripts/services.sh start

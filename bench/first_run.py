@@ -4,7 +4,7 @@ Run: ``.venv/bin/python bench/first_run.py [--runs 5] [--keep]``
 
 1. Clones the committed HEAD of this repository into a temporary folder (no
    ``__pycache__``, no Numba cache: what CI and a new user start from).
-2. Runs the compile-ahead step there (``python -m backtests.compile_ahead``, which
+2. Runs the compile-ahead step there (``python -m optimizers.compile_ahead``, which
    ``make kernels`` runs as a step of ``make run`` and ``make test``) and times it.
 3. Times ``manage.py backtest --spec specs/examples/hyperrsi.yaml --candles
    <the bundled sample> --json out.json`` in new processes, ``--runs`` times: the first
@@ -62,7 +62,7 @@ def main() -> int:
             k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "NUMBA_CACHE_DIR"}
         }
         env.update(SECRET_KEY="bench-only-secret-key", BACKTEST_LOCAL_ENV="")
-        wall, cpu, done = _timed([sys.executable, "-m", "backtests.compile_ahead"], clone, env)
+        wall, cpu, done = _timed([sys.executable, "-m", "optimizers.compile_ahead"], clone, env)
         print(f"  compile ahead (make kernels)      {wall:7.2f} s wall, {cpu:6.2f} s CPU")
         for line in done.stdout.splitlines()[1:]:
             print(f"    {line.strip()}")

@@ -95,7 +95,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        from backtests.compile_ahead import ensure_compiled
+        import strategies.compile_ahead  # noqa: F401 (registers the kernels this command runs)
+        from engine.compile_ahead import ensure_compiled
 
         # Compiling takes about a minute when `make kernels` has not run: say so, on
         # stderr (stdout may be the JSON). A run done by a worker loads the same cache.

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed of the cut points (default 0)")
 
     def handle(self, *args, **opts):
-        from backtests.compile_ahead import ensure_compiled
+        import strategies.compile_ahead  # noqa: F401 (registers the kernels this command runs)
+        from engine.compile_ahead import ensure_compiled
 
         if opts["cuts"] < 1:
             raise CommandError("--cuts must be at least 1")

@@ -39,7 +39,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
-        from backtests.compile_ahead import ensure_compiled
+        import optimizers.compile_ahead  # noqa: F401 (registers the kernels of sweeps and below)
+        from engine.compile_ahead import ensure_compiled
         from jobs.follow import no_worker_message, run_inline
         from optimizers import services
         from specs.owners import resolve_owner
