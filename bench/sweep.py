@@ -1,19 +1,26 @@
-"""Benchmark sweeps: the parallel kernel, the django-q2 path end to end, and a genetic run.
+"""Benchmark sweeps: the kernel against a hand-written one, the django-q2 path, scaling, genetic.
 
-    .venv/bin/python bench/sweep.py [--bars 100000] [--parts kernel,queue,genetic] [--workers 2]
+    .venv/bin/python bench/sweep.py [--parts kernel,queue,scaling,genetic] [--repeat 9] [--workers 2]
 
-1. kernel: a 1,000-combination HYPERRSI grid over ``--bars`` hourly bars (a seeded
-   random walk) through ``optimizers.evaluate.Evaluator`` (indicator table + the
-   ``prange`` kernel), after one warm-up call that loads the compiled kernels. Target on
-   the project's 2-core machine: under 1 s.
-2. queue: the same grid as a stored Sweep spec, over the same bars stored in
-   TimescaleDB, through ``sweep_create`` → Redis → a real ``qcluster`` subprocess
-   (``--workers`` worker processes) → SweepChunk and Trial rows, until ``succeeded``.
-   A small sweep runs first to warm the workers (their first task loads the compiled
-   kernels); its time is printed as the cold start. Target: under 10 s.
-3. genetic: 100 generations x 50 individuals over the same bars with ``run_genetic``
-   in this process. Target: under 10 s. (``--parts genetic-queue`` also runs it through
-   the queue, one coordinator round trip per generation.)
+1. kernel: a 1,000-combination HYPERRSI grid (rsi_period x rsi_oversold x
+   rsi_overbought, 10 x 10 x 10; trend filter, leverage 3, stop 2 %) over 100,000
+   one-minute bars (``bench/engine.py``'s seeded random walk), measured side by side
+   in one run, interleaved, ``--repeat`` times: the project's
+   ``optimizers.evaluate.Evaluator`` (indicator table + the parallel kernel, every
+   contract metric per combination, a fresh table each time) and
+   ``bench/straight_nb.py``, a straightforward ``prange`` kernel written for this one
+   study (one RSI row per period, everything inline). Prints medians of wall and CPU
+   time, their ratio (target <= 1.2), the load average, and how far the two kernels'
+   metrics are apart (they must agree: the same work is being timed).
+2. queue: a 1,000-combination grid as a stored Sweep spec over 100,000 hourly bars in
+   TimescaleDB, through ``sweep_create`` -> Redis -> a real ``qcluster`` subprocess
+   (``--workers``) -> SweepChunk and Trial rows, until ``succeeded``. A small sweep
+   runs first to warm the workers; its time is printed as the cold start.
+3. scaling: a 10,000-combination grid over the same bars through a real qcluster of
+   1, 2 and 4 workers (each worker with cores / workers Numba threads), chunk size by
+   the rule of ``optimizers.chunking`` (the spec sets none).
+4. genetic: 100 generations x 50 individuals with ``run_genetic`` in this process.
+   (``--parts genetic-queue`` also runs it through the queue.)
 
 Runs with the normal settings against the services in ``.services/env`` under the user
 ``bench-sweep`` and the symbol BENCH-SWEEP, all deleted afterwards. Numba uses
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -43,6 +51,12 @@ GRID = """\
   stop_loss_percent: {min: 0.5, max: 2.5, step: 0.5}
   trend_ema_period: {values: [100, 150, 200, 250, 300]}
 """  # 10 x 4 x 5 x 5 = 1,000 combinations
+SCALING_GRID = """\
+  rsi_period: {min: 5, max: 23, step: 2}
+  rsi_oversold: {min: 16, max: 34, step: 2}
+  rsi_overbought: {min: 66, max: 84, step: 2}
+  stop_loss_percent: {min: 0.5, max: 5.0, step: 0.5}
+"""  # 10 x 10 x 10 x 10 = 10,000 combinations
 GENETIC_SPACE = """\
   rsi_period: {min: 2, max: 50, step: 1}
   rsi_oversold: {min: 10, max: 45, step: 1}
@@ -81,60 +95,125 @@ def _line(step: str, seconds: float, note: str = "") -> str:
     return f"  {step:<34}{seconds:>8.3f} s  {note}".rstrip()
 
 
-def bench_kernel(bars: dict, verdicts: list) -> None:
+KERNEL_AXES = {  # 10 x 10 x 10
+    "rsi_period": list(range(5, 24, 2)),
+    "rsi_oversold": list(range(16, 35, 2)),
+    "rsi_overbought": list(range(66, 85, 2)),
+}
+KERNEL_BASE = {"use_trend_filter": True, "trend_ema_period": 200, "leverage": 3, "stop_loss_percent": 2.0}
+KERNEL_EXECUTION = {"initial_capital": 10_000.0, "fee_rate": 0.0004, "slippage_bps": 1.0, "fill": "next_open"}
+
+
+def _bench_engine():
+    """bench/engine.py, for its one-minute candles (by path: ``engine`` is the project's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_engine", REPO / "bench" / "engine.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _kernel_grid():
     import numpy as np
 
+    mesh = np.meshgrid(*KERNEL_AXES.values(), indexing="ij")
+    return {name: axis.ravel().astype(np.int64) for name, axis in zip(KERNEL_AXES, mesh, strict=True)}
+
+
+def _straight(candles, grid) -> np.ndarray:  # noqa: F821 (numpy imported lazily)
+    """The hand-written kernel's whole job: its indicator rows, then its ``prange``."""
+    import numpy as np
+    from straight_nb import straight_sweep_nb
+
+    from strategies.indicators_nb import ema, rsi_wilder
+
+    close = candles["close"]
+    periods = np.array(KERNEL_AXES["rsi_period"], dtype=np.int64)
+    rsi_rows = np.empty((periods.shape[0], close.shape[0]))
+    for k, period in enumerate(periods.tolist()):
+        rsi_rows[k] = rsi_wilder(close, period)
+    trend = ema(close, KERNEL_BASE["trend_ema_period"])
+    out = np.empty((grid["rsi_period"].shape[0], 20))
+    ex = KERNEL_EXECUTION
+    straight_sweep_nb(
+        candles["ts"], candles["open"], candles["high"], candles["low"], close, rsi_rows, trend,
+        np.searchsorted(periods, grid["rsi_period"]), np.maximum(2 * grid["rsi_period"], 30),
+        grid["rsi_oversold"].astype(np.float64), grid["rsi_overbought"].astype(np.float64),
+        ex["initial_capital"], ex["fee_rate"], ex["slippage_bps"], float(KERNEL_BASE["leverage"]),
+        KERNEL_BASE["stop_loss_percent"], 0.005, 1.0, out,
+    )  # fmt: skip
+    return out
+
+
+def bench_kernel(repeat: int, verdicts: list) -> None:
+    import numpy as np
+
+    from engine.enums import M_TOTAL_TRADES
     from optimizers.evaluate import Evaluator, full_columns
-    from optimizers.grid import grid_columns
-    from optimizers.space import Space
     from strategies.registry import get_strategy
 
-    st = get_strategy("hyperrsi")
-    import yaml
+    candles = _bench_engine().make_candles(100_000)
+    grid = _kernel_grid()
+    full = full_columns(get_strategy("hyperrsi").defaults(), KERNEL_BASE, grid)
 
-    space = Space.from_mapping(yaml.safe_load(GRID), st.params_schema)
-    columns, size = grid_columns(space, max_combinations=10**6, first=("rsi_period", "trend_ema_period"))
-    base = {"rsi_period": 14, "leverage": 3, "stop_loss_percent": 2.0}
-    full = full_columns(st.defaults(), base, columns)
-    execution = {"fee_rate": 0.0004, "slippage_bps": 1, "fill": "next_open"}
+    def project():
+        return Evaluator(candles, "hyperrsi", KERNEL_EXECUTION).evaluate(full)  # a fresh table each time
 
     t = time.perf_counter()
-    warm = Evaluator(bars, "hyperrsi", execution)
-    warm.evaluate(full_columns(st.defaults(), base, {k: v[:4] for k, v in columns.items()}))
+    ours = project()
+    theirs = _straight(candles, grid)
     print(_line("warm-up (load compiled kernels)", time.perf_counter() - t))
-
-    best = None
-    for _ in range(3):
-        evaluator = Evaluator(bars, "hyperrsi", execution)  # a fresh indicator table each time
-        t = time.perf_counter()
-        rows = evaluator.evaluate(full)
-        seconds = time.perf_counter() - t
-        if best is None or seconds < best[0]:
-            best = (seconds, dict(evaluator.timings), evaluator.table.computed)
-    seconds, timings, computed = best
-    n = len(bars["ts"])
-    print(
-        _line(
-            f"grid {size:,} x {n:,} bars (best of 3)",
-            seconds,
-            f"{size / seconds:,.0f} combinations/s, {size * n / seconds / 1e6:,.0f} M bar-steps/s; "
-            f"indicators {timings['indicators']:.3f} s ({computed} rows), kernel {timings['kernel']:.3f} s",
+    if not np.array_equal(ours[:, M_TOTAL_TRADES], theirs[:, M_TOTAL_TRADES]):
+        raise SystemExit("the two kernels disagree on the trades: they are not doing the same work")
+    apart = np.nanmax(np.abs(ours - theirs) / np.maximum(np.abs(ours), 1e-12))
+    wall: dict[str, list[float]] = {"project": [], "straight": []}
+    cpu: dict[str, list[float]] = {"project": [], "straight": []}
+    pairs = []
+    for _ in range(repeat):
+        for name, fn in (("project", project), ("straight", lambda: _straight(candles, grid))):
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            wall[name].append(time.perf_counter() - w)
+            cpu[name].append(time.process_time() - c)
+        pairs.append(wall["project"][-1] / wall["straight"][-1])
+    med = statistics.median
+    size, n = full["rsi_period"].shape[0], len(candles["ts"])
+    for name, label in (
+        ("project", "project kernel (Evaluator)"),
+        ("straight", "straightforward prange kernel"),
+    ):
+        print(
+            _line(
+                f"{label}",
+                med(wall[name]),
+                f"median of {repeat}; CPU {med(cpu[name]):.3f} s; "
+                f"{size * n / med(wall[name]) / 1e6:,.0f} M bar-steps/s",
+            )
         )
-    )
-    trades = rows[:, 8]
+    ratio = med(wall["project"]) / med(wall["straight"])
     print(
-        f"  {'':34}trades per combination: min {trades.min():.0f}, "
-        f"median {np.median(trades):.0f}, max {trades.max():.0f}"
+        f"  {'ratio project / straightforward':<34}{ratio:>8.2f}    wall medians; "
+        f"paired runs {med(pairs):.2f}; "
+        f"CPU {med(cpu['project']) / med(cpu['straight']):.2f}; load average {os.getloadavg()[0]:.2f}"
     )
-    verdicts.append(("kernel grid 1,000 x 100,000", seconds, 1.0))
+    trades = ours[:, M_TOTAL_TRADES]
+    print(
+        f"  {'':34}{size:,} combinations x {n:,} one-minute bars; trades per combination "
+        f"{trades.min():.0f}-{trades.max():.0f}; metrics apart by at most {apart:.1e} (relative)"
+    )
+    verdicts.append(("ratio project / straightforward kernel", ratio, 1.2))
 
 
 class Cluster:
     """A ``manage.py qcluster`` subprocess; ``ready()`` waits for its workers' log lines."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, threads: int | None = None):
         env = dict(os.environ, Q_WORKERS=str(workers), Q_SYNC="0", PYTHONUNBUFFERED="1")
+        if threads:
+            env["NUMBA_NUM_THREADS"] = str(threads)
         self.workers = workers
+        self.threads = threads or int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO / "manage.py"), "qcluster"],
             cwd=REPO,
@@ -192,9 +271,12 @@ def _sweep_through_queue(spec, owner, timeout: float = 600.0):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=100_000)
-    parser.add_argument("--parts", default="kernel,queue,genetic")
-    parser.add_argument("--workers", type=int, default=2, help="qcluster worker processes")
-    parser.add_argument("--chunk-size", type=int, default=125)
+    parser.add_argument("--parts", default="kernel,queue,scaling,genetic")
+    parser.add_argument("--repeat", type=int, default=9, help="kernel: runs of each kernel")
+    parser.add_argument("--workers", type=int, default=2, help="queue: qcluster worker processes")
+    parser.add_argument("--scaling", default="1,2,4", help="scaling: worker counts")
+    parser.add_argument("--scaling-repeat", type=int, default=3, help="scaling: sweeps per worker count")
+    parser.add_argument("--chunk-size", type=int, help="queue: chunk size (default: the automatic rule)")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     # This bench's own queue, and tasks sent to it (not run inline).
@@ -208,18 +290,18 @@ def main() -> int:
     logging.getLogger("django-q").setLevel(logging.WARNING)
 
     print(
-        f"bench/sweep.py: {args.bars:,} hourly bars, {os.cpu_count()} cores, "
-        f"{numba.get_num_threads()} Numba threads"
+        f"bench/sweep.py: {os.cpu_count()} cores, {numba.get_num_threads()} Numba threads, "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
-    bars = _walk(args.bars)
     verdicts: list[tuple[str, float, float]] = []
     if "kernel" in parts:
-        bench_kernel(bars, verdicts)
-    if parts & {"queue", "genetic", "genetic-queue"}:
-        bench_database(args, bars, parts, verdicts)
-    for label, seconds, target in verdicts:
-        verdict = "ok" if seconds < target else "MISSED"
-        print(f"  target {label} < {target:g} s: {verdict} ({seconds:.3f} s)")
+        bench_kernel(args.repeat, verdicts)
+    if parts & {"queue", "scaling", "genetic", "genetic-queue"}:
+        print(f"  database parts: {args.bars:,} hourly bars")
+        bench_database(args, _walk(args.bars), parts, verdicts)
+    for label, value, target in verdicts:
+        verdict = "ok" if value <= target else "MISSED"
+        print(f"  target {label} <= {target:g}: {verdict} ({value:.3f})")
     return 0
 
 
@@ -233,7 +315,8 @@ def bench_database(args, bars, parts, verdicts) -> None:
     from optimizers.evaluate import Evaluator
     from optimizers.genetic import GeneticSearch, run_genetic
     from optimizers.models import OptimizationRun
-    from optimizers.services import _scorer, sweep_config, sweep_plan
+    from optimizers.services.coordinator import _scorer
+    from optimizers.services.plan import sweep_config, sweep_plan
     from specs.models import Spec
     from specs.services import spec_apply
 
@@ -248,7 +331,9 @@ def bench_database(args, bars, parts, verdicts) -> None:
         raw = RawCandles.from_arrays(**bars, source="bench/sweep.py")
         candles_ingest(symbol=SYMBOL, timeframe="1h", raw=raw, source="bench/sweep.py")
         print(_line(f"store {args.bars:,} bars (setup)", time.perf_counter() - t))
-        grid = _spec_text("bench-grid", "grid", GRID, f"chunk_size: {args.chunk_size}\n")
+        chunking = f"chunk_size: {args.chunk_size}\n" if args.chunk_size else ""
+        grid = _spec_text("bench-grid", "grid", GRID, chunking)
+        scaling = _spec_text("bench-scaling", "grid", SCALING_GRID)
         warm = _spec_text(
             "bench-warm", "grid", "  rsi_period: {values: [10, 12, 14, 16]}\n", "chunk_size: 1\n"
         )
@@ -261,6 +346,7 @@ def bench_database(args, bars, parts, verdicts) -> None:
         spec_apply(text=grid, owner=owner, source="bench-grid.yaml")
         spec_apply(text=warm, owner=owner, source="bench-warm.yaml")
         spec_apply(text=genetic, owner=owner, source="bench-genetic.yaml")
+        spec_apply(text=scaling, owner=owner, source="bench-scaling.yaml")
 
         def spec(name):
             return Spec.objects.latest_version(owner=owner, kind="Sweep", name=name)
@@ -287,6 +373,36 @@ def bench_database(args, bars, parts, verdicts) -> None:
             if run.status != "succeeded":
                 print(f"  ERROR: {run.error}")
             verdicts.append(("queue grid 1,000 end to end", seconds, 10.0))
+        if "scaling" in parts:
+            if cluster is not None:
+                cluster.stop()
+                cluster = None
+            for workers in [int(w) for w in args.scaling.split(",")]:
+                cluster = Cluster(workers, threads=max(1, (os.cpu_count() or 1) // workers))
+                cluster.ready()
+                _sweep_through_queue(spec("bench-warm"), owner)
+                walls, kernel = [], []
+                for _ in range(args.scaling_repeat):
+                    run, seconds, _ = _sweep_through_queue(spec("bench-scaling"), owner)
+                    if run.status != "succeeded":
+                        print(f"  ERROR: {run.error}")
+                    walls.append(seconds)
+                    kernel.append(run.eval_seconds)
+                wall = statistics.median(walls)
+                per = statistics.median(kernel) / max(run.evaluated, 1)
+                print(
+                    _line(
+                        f"scaling: grid 10,000, {workers} worker{'s' if workers > 1 else ''}",
+                        wall,
+                        f"median of {len(walls)}; {run.chunks_total} chunks "
+                        f"of ~{run.evaluated // run.chunks_total} "
+                        f"x {cluster.threads} Numba thread{'s' if cluster.threads > 1 else ''}; "
+                        f"{run.evaluated / wall:,.0f} combinations/s; kernel {per * 1e3:.2f} ms per "
+                        f"combination in its chunk; load average {os.getloadavg()[0]:.2f}",
+                    )
+                )
+                cluster.stop()
+                cluster = None
         if "genetic" in parts:
             sweep = spec("bench-genetic")
             plan = sweep_plan(sweep_config(sweep, sweep.backtest_spec()))

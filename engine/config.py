@@ -10,7 +10,21 @@ from typing import Any
 
 import numpy as np
 
-from engine.enums import FILL_NAMES, OPPOSITE_NAMES
+from engine.enums import (
+    FILL_NAMES,
+    N_EXEC,
+    OPPOSITE_NAMES,
+    X_FEE_RATE,
+    X_FILL,
+    X_INITIAL_CAPITAL,
+    X_LEVERAGE,
+    X_MAINTENANCE_MARGIN_RATE,
+    X_OPPOSITE,
+    X_POSITION_SIZE,
+    X_SLIPPAGE_BPS,
+    X_STOP_LOSS,
+    X_TAKE_PROFIT,
+)
 from engine.errors import EngineInputError
 
 
@@ -106,3 +120,22 @@ class ExecutionConfig:
     @property
     def opposite_code(self) -> int:
         return OPPOSITE_NAMES.index(self.on_opposite)
+
+    def record(
+        self, leverage: float = 1.0, stop_loss_pct: float = math.nan, take_profit_pct: float = math.nan
+    ) -> np.ndarray:
+        """These settings and a run's engine parameters as one float64[N_EXEC] array, the
+        execution record kernels take (indices ``enums.X_*``; NaN levels mean none).
+        The engine parameters are not checked here (``runner`` and the sweep adapters do)."""
+        rec = np.empty(N_EXEC, dtype=np.float64)
+        rec[X_FILL] = self.fill_code
+        rec[X_OPPOSITE] = self.opposite_code
+        rec[X_INITIAL_CAPITAL] = self.initial_capital
+        rec[X_FEE_RATE] = self.fee_rate
+        rec[X_SLIPPAGE_BPS] = self.slippage_bps
+        rec[X_POSITION_SIZE] = self.position_size
+        rec[X_LEVERAGE] = leverage
+        rec[X_STOP_LOSS] = stop_loss_pct
+        rec[X_TAKE_PROFIT] = take_profit_pct
+        rec[X_MAINTENANCE_MARGIN_RATE] = self.maintenance_margin_rate
+        return rec

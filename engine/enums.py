@@ -33,6 +33,21 @@ EXIT_LIQUIDATION = 3
 EXIT_END = 4
 EXIT_REASON_NAMES = ("signal", "stop", "take_profit", "liquidation", "end")
 
+# --- one run's execution record: a float64[N_EXEC] array, these the indices ------------
+# The settings of ``ExecutionConfig`` and the engine parameters a strategy's params carry,
+# as one array a kernel takes instead of ten scalars (modes as their integer codes).
+X_FILL = 0  # FILL_* code
+X_OPPOSITE = 1  # OPPOSITE_* code
+X_INITIAL_CAPITAL = 2
+X_FEE_RATE = 3
+X_SLIPPAGE_BPS = 4
+X_POSITION_SIZE = 5
+X_LEVERAGE = 6
+X_STOP_LOSS = 7  # percent, NaN = none
+X_TAKE_PROFIT = 8  # percent, NaN = none
+X_MAINTENANCE_MARGIN_RATE = 9
+N_EXEC = 10
+
 # One closed trade. Packed (no align=True): Numba may leave garbage in alignment padding,
 # and records should compare and hash by their bytes. Prices include slippage; ``fees`` is
 # entry fee + exit fee (entry fee only for a liquidation); ``pnl`` is after both fees, so

@@ -10,10 +10,11 @@ defaults; one numpy array per parameter) into
   reads;
 - ``fpar``: float64[C, kf], per combination the cheap signal parameters;
 
-in the layout ``optimizers.sweep_nb._signals_into`` reads for ``code``. Engine
-parameters (leverage, stop, take profit) are the same for every strategy and come
-from ``engine_params``. Adding a strategy to sweeps = one adapter here + one branch in
-``_signals_into``.
+in the layout ``optimizers.sweep_nb._signals_block`` reads for ``code``. Engine
+parameters (leverage, stop, take profit) are the same for every strategy and go with
+the execution settings into each combination's execution record
+(``execution_records``). Adding a strategy to sweeps = one adapter here + one branch in
+``_signals_block``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import ExecutionConfig
+from engine.enums import X_LEVERAGE, X_STOP_LOSS, X_TAKE_PROFIT
 from optimizers import sweep_nb
 from strategies import hyperrsi_nb
 
@@ -143,24 +146,24 @@ def _float_column(columns: Columns, name: str, default: float, n: int) -> np.nda
     return np.asarray(column, dtype=np.float64)
 
 
-def engine_params(columns: Columns, n: int, maintenance_margin_rate: float) -> np.ndarray:
-    """float64[C, N_ENG]: leverage (default 1), stop % and take profit % (NaN = none).
+def execution_records(columns: Columns, n: int, execution: ExecutionConfig) -> np.ndarray:
+    """float64[C, N_EXEC]: per combination the execution record (``enums.X_*``) of
+    ``execution`` with its leverage (default 1), stop % and take profit % (NaN = none).
 
     Checked like ``engine.runner`` checks one run; the error names the
     first offending value.
     """
-    eng = np.empty((n, sweep_nb.N_ENG), dtype=np.float64)
+    mmr = execution.maintenance_margin_rate
     lev = _float_column(columns, "leverage", 1.0, n)
     sl = _float_column(columns, "stop_loss_percent", np.nan, n)
     tp = _float_column(columns, "take_profit_percent", np.nan, n)
     bad = np.flatnonzero(~(np.isfinite(lev) & (lev >= 1.0)))
     if bad.size:
         raise ValueError(f"params.leverage must be a finite number >= 1, got {lev[bad[0]]!r}")
-    bad = np.flatnonzero((lev > 1.0) & (maintenance_margin_rate >= 1.0 / lev))
+    bad = np.flatnonzero((lev > 1.0) & (mmr >= 1.0 / lev))
     if bad.size:
         raise ValueError(
-            f"execution.maintenance_margin_rate ({maintenance_margin_rate}) must be below "
-            f"1 / leverage ({1.0 / lev[bad[0]]})"
+            f"execution.maintenance_margin_rate ({mmr}) must be below 1 / leverage ({1.0 / lev[bad[0]]})"
         )
     bad = np.flatnonzero(~np.isnan(sl) & ~((sl > 0.0) & (sl < 100.0)))
     if bad.size:
@@ -168,7 +171,8 @@ def engine_params(columns: Columns, n: int, maintenance_margin_rate: float) -> n
     bad = np.flatnonzero(~np.isnan(tp) & ~((tp > 0.0) & np.isfinite(tp)))
     if bad.size:
         raise ValueError(f"params.take_profit_percent must be > 0, got {tp[bad[0]]!r}")
-    eng[:, sweep_nb.ENG_LEVERAGE] = lev
-    eng[:, sweep_nb.ENG_STOP_LOSS] = sl
-    eng[:, sweep_nb.ENG_TAKE_PROFIT] = tp
-    return eng
+    records = np.tile(execution.record(), (n, 1))
+    records[:, X_LEVERAGE] = lev
+    records[:, X_STOP_LOSS] = sl
+    records[:, X_TAKE_PROFIT] = tp
+    return records

@@ -24,7 +24,7 @@ from engine.config import ExecutionConfig
 from engine.enums import M_TOTAL_TRADES, METRIC_NAMES, N_METRICS, trade_dt
 from engine.runner import Candles
 from optimizers import sweep_nb
-from optimizers.adapters import engine_params, get_adapter
+from optimizers.adapters import execution_records, get_adapter
 from optimizers.space import column_length
 
 # Indicator rows kept per candle set; at 100,000 bars a row is 800 kB, so this holds
@@ -136,18 +136,16 @@ class Evaluator:
             float(timeframe_minutes) if timeframe_minutes else minutes_per_bar(self.candles.ts, step)
         )
         self.table = IndicatorTable(self.candles.close, max_table_bytes)
-        self._scratch: tuple[int, int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._scratch: tuple[int, int, tuple[np.ndarray, np.ndarray]] | None = None
         self.timings: dict[str, float] = {"indicators": 0.0, "kernel": 0.0, "layout": 0.0}
 
     def __len__(self) -> int:
         return len(self.candles)
 
-    def _scratch_for(self, threads: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _scratch_for(self, threads: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         if self._scratch is None or self._scratch[0] != threads or self._scratch[1] != width:
-            n = len(self.candles)
             buffers = (
-                np.empty((threads, n), dtype=np.int8),
-                np.empty((threads, width), dtype=np.float64),
+                np.empty((threads, sweep_nb.BLOCK), dtype=np.int8),
                 np.empty((threads, width), dtype=trade_dt),
             )
             self._scratch = (threads, width, buffers)
@@ -171,10 +169,10 @@ class Evaluator:
             return out
         t0 = time.perf_counter()
         layout = self.adapter.layout(columns)
-        eng = engine_params(columns, count, self.execution.maintenance_margin_rate)
+        xrec = execution_records(columns, count, self.execution)
         self.timings["layout"] += time.perf_counter() - t0
         if layout.keys.shape[0] <= self.table.max_rows:
-            self._run(layout.keys, layout.iidx, layout.fpar, eng, lo, hi, out, np.arange(count))
+            self._run(layout.keys, layout.iidx, layout.fpar, xrec, lo, hi, out, np.arange(count))
             return out
         # Too many distinct indicators for the table: sort the combinations by their
         # indicators and go in slices that each fit.
@@ -184,26 +182,18 @@ class Evaluator:
             index = order[start : start + per_slice]
             used, local = np.unique(layout.iidx[index], return_inverse=True)
             iidx = local.reshape(index.shape[0], -1).astype(np.int64)
-            self._run(layout.keys[used], iidx, layout.fpar[index], eng[index], lo, hi, out, index)
+            self._run(layout.keys[used], iidx, layout.fpar[index], xrec[index], lo, hi, out, index)
         return out
 
-    def _run(self, keys, iidx, fpar, eng, lo, hi, out, index) -> None:  # noqa: PLR0917 (one batch's arrays)
+    def _run(self, keys, iidx, fpar, xrec, lo, hi, out, index) -> None:  # noqa: PLR0917 (one batch's arrays)
         t0 = time.perf_counter()
         rows = np.ascontiguousarray(self.table.rows_for(keys)[iidx])
         t1 = time.perf_counter()
-        # Combinations with the same indicator rows and signal parameters have the same
-        # signals: number those groups and put each group's members next to each other,
-        # so a thread computes the signals once per group (see sweep_nb).
-        signature = np.concatenate([rows.astype(np.float64), fpar], axis=1)
-        _, group = np.unique(signature, axis=0, return_inverse=True)
-        group = group.reshape(-1).astype(np.int64)
-        order = np.argsort(group, kind="stable")
-        count = order.shape[0]
+        count = rows.shape[0]
         threads = numba.get_num_threads()
-        sig, equity, trades = self._scratch_for(threads, hi - lo)
+        sig, trades = self._scratch_for(threads, hi - lo)
         result = np.empty((count, N_METRICS), dtype=np.float64)
         c = self.candles
-        ex = self.execution
         # Small dynamic chunks: combinations differ in cost (trade counts), and a
         # static half-and-half split would leave one thread idle at the end.
         chunk = max(1, min(16, count // (8 * threads)))
@@ -216,27 +206,17 @@ class Evaluator:
                 c.low,
                 c.close,
                 self.table.array,
-                np.ascontiguousarray(rows[order]),
-                np.ascontiguousarray(fpar[order], dtype=np.float64),
-                np.ascontiguousarray(group[order]),
-                np.ascontiguousarray(eng[order], dtype=np.float64),
+                rows,
+                np.ascontiguousarray(fpar, dtype=np.float64),
+                np.ascontiguousarray(xrec, dtype=np.float64),
                 lo,
                 hi,
-                ex.fill_code,
-                ex.opposite_code,
-                ex.initial_capital,
-                ex.fee_rate,
-                ex.slippage_bps,
-                ex.position_size,
-                ex.maintenance_margin_rate,
                 self.minutes_per_bar,
                 sig,
-                equity,
                 trades,
-                np.full(threads, -1, dtype=np.int64),
                 result,
             )
-        out[index[order]] = result
+        out[index] = result
         t2 = time.perf_counter()
         self.timings["indicators"] += t1 - t0
         self.timings["kernel"] += t2 - t1

@@ -21,17 +21,26 @@ def ema_cross_signals_into(out, fast, slow, warmup):
     n = fast.shape[0]
     if slow.shape[0] != n or out.shape[0] != n:
         raise ValueError("fast, slow and out must have the same length")
-    start = min(max(warmup, 1), n)
-    for i in range(start):
-        out[i] = 0
-    for i in range(start, n):
-        signal = 0
-        if fast[i] > slow[i]:
-            if fast[i - 1] <= slow[i - 1]:
-                signal = 1
-        elif fast[i] < slow[i] and fast[i - 1] >= slow[i - 1]:
-            signal = -1
-        out[i] = signal
+    ema_cross_signals_range(out, fast, slow, 0, n, warmup)
+
+
+@njit(cache=True)
+def ema_cross_signals_range(out, fast, slow, lo, hi, warmup):  # noqa: PLR0917 (Numba: positional)
+    """The signals of bars lo..hi-1 into ``out[: hi - lo]`` (the rule of
+    ``ema_cross_signals_into``, which calls this over all bars; a sweep calls it a block
+    at a time). Unchecked: 0 <= lo <= hi <= n."""
+    first = min(max(warmup, 1, lo), hi)
+    for i in range(lo, first):
+        out[i - lo] = 0
+    o = out[first - lo : hi - lo]
+    f = fast[first:hi]
+    s = slow[first:hi]
+    f_prev = fast[first - 1 : hi - 1]
+    s_prev = slow[first - 1 : hi - 1]
+    for j in range(hi - first):
+        up = (f[j] > s[j]) & (f_prev[j] <= s_prev[j])
+        down = (f[j] < s[j]) & (f_prev[j] >= s_prev[j])
+        o[j] = 1 if up else (-1 if down else 0)
 
 
 @njit(cache=True)

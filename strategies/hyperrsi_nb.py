@@ -50,30 +50,44 @@ def hyperrsi_signals_into(  # noqa: PLR0917 (Numba: no keyword-only args)
         raise ValueError("ema must have the length of close when the trend filter is on")
     if entry_option not in (ENTRY_REVERSE, ENTRY_FOLLOW):
         raise ValueError("entry_option must be ENTRY_REVERSE (0) or ENTRY_FOLLOW (1)")
-    # The warm-up is at least 30, so rsi[i - 1] always exists below.
-    start = min(hyperrsi_warmup(rsi_period), n)
-    for i in range(start):
-        out[i] = 0
-    follow = entry_option == ENTRY_FOLLOW
-    for i in range(start, n):
-        now = rsi[i]
-        signal = 0
+    hyperrsi_signals_range(
+        out, close, rsi, ema, 0, n, hyperrsi_warmup(rsi_period), oversold, overbought,
+        entry_option == ENTRY_FOLLOW, use_trend_filter,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def hyperrsi_signals_range(  # noqa: PLR0917 (Numba: no keyword-only args)
+    out, close, rsi, ema, lo, hi, start, oversold, overbought, follow, use_trend_filter
+):
+    """The signals of bars lo..hi-1 into ``out[: hi - lo]`` (the rule of
+    ``hyperrsi_signals_into``, which calls this over all bars; a sweep calls it a block at
+    a time). start: the warm-up, ``hyperrsi_warmup(rsi_period)`` (>= 30, so rsi[i - 1]
+    exists); follow: ``entry_option == ENTRY_FOLLOW``. Unchecked: 0 <= lo <= hi <= n.
+    """
+    first = min(max(start, lo), hi)
+    for i in range(lo, first):
+        out[i - lo] = 0
+    # Slices (indices known >= 0, no wraparound) and bitwise operators on the comparisons:
+    # no branch depends on the data (crosses come at random bars, where a branch would
+    # mispredict). NaN compares false, so an undefined RSI gives no signal.
+    o = out[first - lo : hi - lo]
+    now = rsi[first:hi]
+    prev = rsi[first - 1 : hi - 1]
+    c = close[first:hi]
+    trend = ema[first:hi] if use_trend_filter else c
+    for j in range(hi - first):
         if follow:
-            # NaN compares false on both sides, so an undefined RSI gives no signal.
-            if now <= oversold:
-                signal = 1
-            elif now >= overbought:
-                signal = -1
+            long_ = now[j] <= oversold
+            short = now[j] >= overbought
         else:
-            prev = rsi[i - 1]
-            # The two crosses exclude each other (oversold ≤ 50 ≤ overbought).
-            up_cross = prev <= oversold < now
-            down_cross = prev >= overbought > now
-            if up_cross and (not use_trend_filter or close[i] < ema[i]):
-                signal = 1
-            elif down_cross and (not use_trend_filter or close[i] > ema[i]):
-                signal = -1
-        out[i] = signal
+            # The two crosses exclude each other (oversold <= 50 <= overbought).
+            long_ = (prev[j] <= oversold) & (oversold < now[j]) & ((c[j] < trend[j]) | (not use_trend_filter))
+            short = (
+                (prev[j] >= overbought) & (overbought > now[j]) & ((c[j] > trend[j]) | (not use_trend_filter))
+            )
+        # long wins a tie (possible only with oversold = overbought = 50 in follow mode)
+        o[j] = 1 if long_ else (-1 if short else 0)
 
 
 @njit(cache=True)

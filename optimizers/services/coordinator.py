@@ -25,7 +25,7 @@ from optimizers.evaluate import Evaluator
 from optimizers.genetic import GeneticSearch, generation_stats, run_genetic
 from optimizers.models import RANKING, ChunkStatus, OptimizationRun, SweepChunk, SweepMethod, Trial
 from optimizers.services.chunks import USER_ERRORS, chunks_create, evaluator_for
-from optimizers.services.plan import Plan, SweepError, sweep_plan
+from optimizers.services.plan import Plan, SweepError, chunk_size_for, sweep_plan
 from optimizers.services.queue import send_queued_chunks
 from optimizers.space import params_hash
 
@@ -140,7 +140,9 @@ def _generation_chunks(run: OptimizationRun, population: Sequence[dict], generat
     if not new:
         return 0
     first = SweepChunk.objects.filter(run=run).count()
-    return chunks_create(run, new, generation=generation, first_seq=first, size=plan.chunk_size)
+    return chunks_create(
+        run, new, generation=generation, first_seq=first, size=chunk_size_for(plan, len(new))
+    )
 
 
 def _score_generation(  # noqa: PLR0917 (the coordinator's working set)

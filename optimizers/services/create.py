@@ -11,7 +11,14 @@ from optimizers.grid import grid_columns
 from optimizers.models import OptimizationRun, SweepMethod
 from optimizers.random_search import random_columns
 from optimizers.services.chunks import chunks_create
-from optimizers.services.plan import SweepError, adapter_first, max_combinations, sweep_config, sweep_plan
+from optimizers.services.plan import (
+    SweepError,
+    adapter_first,
+    chunk_size_for,
+    max_combinations,
+    sweep_config,
+    sweep_plan,
+)
 from optimizers.services.queue import send_coordinator
 from optimizers.space import SpaceError, dicts_from_columns
 from specs.models import Spec
@@ -100,7 +107,7 @@ def sweep_create(*, spec: Spec, owner) -> OptimizationRun:
             total_combinations=len(rows) if rows else plan.genetic.population * plan.genetic.generations,
         )
         if rows:
-            count = chunks_create(run, rows, generation=0, first_seq=0, size=plan.chunk_size)
+            count = chunks_create(run, rows, generation=0, first_seq=0, size=chunk_size_for(plan, len(rows)))
             OptimizationRun.objects.filter(pk=run.pk).update(chunks_total=count)
             run.chunks_total = count
         transaction.on_commit(lambda: send_coordinator(run.pk))

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from jobs.errors import JobError
 from optimizers.adapters import get_adapter
+from optimizers.chunking import chunk_size_auto, market_bars
 from optimizers.constraints import Constraints
 from optimizers.evaluate import full_columns
 from optimizers.genetic import GeneticSettings
@@ -107,12 +108,29 @@ def sweep_plan(config: Mapping[str, Any]) -> Plan:
         market=dict(base.get("market") or {}),
         execution=dict(base.get("execution") or {}),
         method=sweep.get("method") or SweepMethod.GRID,
-        chunk_size=int(sweep.get("chunk_size") or 200),
+        chunk_size=int(sweep.get("chunk_size") or 0),  # 0: chunk_size_for decides
         top_n=int(sweep.get("top_n") or 10),
         validation=sweep.get("validation") or None,
         genetic=genetic,
         random=dict(sweep.get("random") or {}),
     )
+
+
+def chunk_size_for(plan: Plan, count: int) -> int:
+    """Combinations per chunk for ``count`` of them: the spec's chunk_size, else the rule
+    of ``optimizers.chunking`` over the bars stored for the market and the workers."""
+    if plan.chunk_size:
+        return plan.chunk_size
+    from marketdata.models import CandleSeries
+
+    market = plan.market
+    stored = (
+        CandleSeries.objects.filter(symbol=market.get("symbol"), timeframe=market.get("timeframe"))
+        .values_list("first_ts", "last_ts")
+        .first()
+    )
+    workers = int(settings.Q_CLUSTER.get("workers") or 1)
+    return chunk_size_auto(count, market_bars(market, stored), workers)
 
 
 def adapter_first(strategy: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from optimizers.services.coordinator import _scorer
 from optimizers.space import params_hash
 from optimizers.validation import oos_split, walk_forward_windows
 from strategies.registry import get_strategy
-from tests.optimizers.conftest import GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
+from tests.optimizers.conftest import BARS, GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -234,3 +234,21 @@ def test_a_sweep_stores_exactly_the_values_the_optimiser_runs(
     run.refresh_from_db()
     assert run.total_combinations == len(expected)
     assert sorted(t.params["stop_loss_percent"] for t in run.trials.all()) == expected
+
+
+def test_a_grid_without_chunk_size_gets_the_automatic_one(candles, alice, django_capture_on_commit_callbacks):
+    import math
+
+    from django.conf import settings
+
+    from optimizers.chunking import chunk_size_auto
+
+    body = GRID_BODY.replace("chunk_size: 10\n", "")
+    spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
+    assert "chunk_size" not in spec.data
+    run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    # the rule over the 1,500 stored hourly bars and the workers
+    size = chunk_size_auto(GRID_COMBINATIONS, BARS, int(settings.Q_CLUSTER["workers"]))
+    assert run.chunks_total == math.ceil(GRID_COMBINATIONS / size) > 1
+    assert run.evaluated == GRID_COMBINATIONS

@@ -211,7 +211,6 @@ def test_it_normalises_a_sweep(alice):
             "seed": 42,
         },
         "random": {"samples": 100, "seed": 42},
-        "chunk_size": 200,
         "validation": {"type": "walk_forward", "windows": 4, "train_fraction": 0.7, "anchored": False},
         "top_n": 10,
     }

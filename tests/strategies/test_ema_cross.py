@@ -89,3 +89,22 @@ def test_signals_from_cached_emas_equal_the_one_call_signals(btc):
 def test_warmup_is_the_slow_period():
     assert ema_cross.warmup({}) == 26
     assert ema_cross.warmup({"slow_period": 100}) == 100
+
+
+def test_signals_a_block_at_a_time_equal_the_whole_series():
+    """``ema_cross_signals_range`` over blocks gives ``ema_cross_signals_into``'s signals."""
+    from strategies.ema_cross_nb import ema_cross_signals_range
+    from strategies.indicators_nb import ema
+
+    close = 100.0 * np.exp(np.cumsum(np.random.default_rng(5).normal(0.0, 0.01, 500)))
+    fast, slow = ema(close, 5), ema(close, 21)
+    whole = ema_cross_signals(fast, slow, 21)
+    assert np.count_nonzero(whole) > 10
+    for block in (1, 13, 500):
+        out = np.empty(block, dtype=np.int8)
+        pieces = []
+        for lo in range(0, 500, block):
+            hi = min(lo + block, 500)
+            ema_cross_signals_range(out, fast, slow, lo, hi, 21)
+            pieces.append(out[: hi - lo].copy())
+        np.testing.assert_array_equal(np.concatenate(pieces), whole)

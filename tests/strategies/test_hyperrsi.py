@@ -217,3 +217,27 @@ def test_signals_accept_lists_and_reject_two_dimensional_input():
     assert strategy.signals({}, close, close, close, close, close).shape == (60,)
     with pytest.raises(ValueError, match=r"close must be 1-D, got shape \(2, 30\)"):
         strategy.signals({}, None, None, None, np.ones((2, 30)), None)
+
+
+@pytest.mark.parametrize("mode", [ENTRY_REVERSE, ENTRY_FOLLOW])
+@pytest.mark.parametrize("trend", [True, False])
+def test_signals_a_block_at_a_time_equal_the_whole_series(mode, trend):
+    """``hyperrsi_signals_range`` over blocks (as a sweep calls it) gives the signals of
+    ``hyperrsi_signals_into`` over the whole series, bar for bar."""
+    from strategies.hyperrsi_nb import hyperrsi_signals_range
+
+    close = 100.0 * np.exp(np.cumsum(np.random.default_rng(3).normal(0.0, 0.01, 700)))
+    rsi = indicators_nb.rsi(close, 9, indicators_nb.RSI_WILDER)
+    ema = indicators_nb.ema(close, 40)
+    whole = hyperrsi_signals(close, rsi, ema, 9, 35.0, 65.0, mode, trend)
+    assert np.count_nonzero(whole) > 10
+    for block in (1, 7, 64, 1000):
+        out = np.full(block, 9, dtype=np.int8)
+        pieces = []
+        for lo in range(0, 700, block):
+            hi = min(lo + block, 700)
+            hyperrsi_signals_range(
+                out, close, rsi, ema, lo, hi, hyperrsi_warmup(9), 35.0, 65.0, mode == ENTRY_FOLLOW, trend
+            )
+            pieces.append(out[: hi - lo].copy())
+        np.testing.assert_array_equal(np.concatenate(pieces), whole)

@@ -95,6 +95,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        import strategies.compile_ahead  # noqa: F401 (registers the kernels this command runs)
+        from engine.compile_ahead import ensure_compiled
+
+        # Compiling takes about a minute when `make kernels` has not run: say so, on
+        # stderr (stdout may be the JSON). A run done by a worker loads the same cache.
+        ensure_compiled(lambda line: self.stderr.write(line, style_func=str))
         if opts["spec"] or opts["candles"]:
             if opts["name"]:
                 raise CommandError("give either NAME or --spec/--candles, not both")

@@ -33,9 +33,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="seed of the cut points (default 0)")
 
     def handle(self, *args, **opts):
+        import strategies.compile_ahead  # noqa: F401 (registers the kernels this command runs)
+        from engine.compile_ahead import ensure_compiled
+
         if opts["cuts"] < 1:
             raise CommandError("--cuts must be at least 1")
         doc, candles = self._inputs(opts)
+        ensure_compiled(lambda line: self.stderr.write(line, style_func=str))
         report = check_lookahead(
             doc["strategy"],
             doc["params"],

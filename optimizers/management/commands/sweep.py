@@ -39,9 +39,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        import optimizers.compile_ahead  # noqa: F401 (registers the kernels of sweeps and below)
+        from engine.compile_ahead import ensure_compiled
         from jobs.follow import no_worker_message, run_inline
         from optimizers import services
         from specs.owners import resolve_owner
+
+        # See the backtest command: a cold kernel cache is compiled here, with progress.
+        ensure_compiled(lambda line: self.stderr.write(line, style_func=str))
 
         owner = resolve_owner(opts["user"])
         if opts["inline"]:

@@ -37,6 +37,11 @@ class Command(BaseCommand):
             html.write_text(run_report_html(run), encoding="utf-8")
             self.stdout.write(f"wrote {html}")
         if pdf is not None:
+            # seconds of charts and WeasyPrint: say so (stderr: stdout lists what was written)
+            self.stderr.write(
+                f"rendering the PDF of run {run_id} (charts, then the layout: a few seconds)...",
+                style_func=str,
+            )
             pdf.write_bytes(html_to_pdf(run_report_html(run, pdf=True)))
             self.stdout.write(f"wrote {pdf}")
         if run.status != "succeeded":
