@@ -1,105 +1,51 @@
-"""Report charts: numpy arrays in, an inline SVG string out.
+"""Report charts: numpy arrays in, an inline SVG string out (``reports.svg``).
 
-Framework-free (numpy + matplotlib only). Figures are built with
-``matplotlib.figure.Figure`` directly, never through pyplot, so no global figure
-state is shared between threads and no GUI backend is ever selected.
+Framework-free (numpy, plus matplotlib's colour maps). Conventions: timestamps are
+int64 epoch milliseconds (UTC); equity is float64 in the quote currency; a ``Size`` is
+in SVG user units (px at the page's full width). Every time chart has the same width
+and margins (``svg.LEFT``/``svg.RIGHT``), so stacked charts' time axes line up.
 
-Conventions: timestamps are int64 epoch milliseconds (UTC); equity is float64 in the
-quote currency; sizes are in inches. Long series are reduced for drawing with
-``backtests.series.downsample_minmax`` to about one min/max pair per horizontal
-pixel (``PIXELS_PER_INCH``), so a one-bar drawdown spike still reaches its true depth
-on the chart. A chart with nothing to draw raises ``NothingToDraw`` with a sentence
-for the reader instead of drawing an empty frame.
-
-Every SVG goes through ``svg_from_figure``; it is the single place where matplotlib
-serialises a figure (tests count its calls to prove the cache is used).
+Long series are reduced for drawing with ``backtests.series.downsample_minmax`` to
+the first, last, minimum and maximum point of every two pixel columns, so a one-bar
+drawdown spike still reaches its true depth on the chart. A chart with nothing to
+draw raises ``NothingToDraw`` with a sentence for the reader instead of drawing an
+empty frame. Every chart goes through ``finish`` (tests count its calls to prove the
+cache is used).
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib as mpl
 import numpy as np
-from matplotlib import dates as mdates
-from matplotlib import ticker
-from matplotlib.colors import TwoSlopeNorm
-from matplotlib.figure import Figure
 
 from backtests.series import downsample_minmax
+from reports import svg
+from reports.analytics.distribution import histogram_edges
+from reports.analytics.returns import bar_returns, drawdown, minutes_per_bar, period_returns
 
-# About one min/max pair per pixel of a chart drawn at this density.
-PIXELS_PER_INCH = 100
+__all__ = ["bar_returns", "drawdown"]
+
 # Beyond this many trades the price chart keeps the markers of the largest |return|:
 # at a thousand pixels wide more markers only overlap, and the SVG grows without bound.
 MAX_TRADE_MARKERS = 1500
+# Entry→exit segments are drawn up to this many trades (beyond, they are a smear).
+MAX_TRADE_SEGMENTS = 400
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 COLOR_LINE = "#1f4e79"
+COLOR_BENCH = "#9ca3af"
 COLOR_GAIN = "#1a9850"
 COLOR_LOSS = "#d73027"
 COLOR_STOP = "#f46d43"
 COLOR_TAKE = "#4575b4"
 COLOR_LIQ = "#762a83"
 COLOR_MUTED = "#6b7280"
-COLOR_GRID = "#e5e7eb"
-
-RC = {
-    # Text stays text in the SVG (selectable, small); the page and WeasyPrint have DejaVu.
-    "svg.fonttype": "none",
-    "svg.hashsalt": "backtest-report",
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.labelsize": 9,
-    "axes.edgecolor": "#9ca3af",
-    "axes.linewidth": 0.8,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": COLOR_GRID,
-    "grid.linewidth": 0.6,
-    "xtick.color": "#374151",
-    "ytick.color": "#374151",
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
-    "lines.linewidth": 1.1,
-    # ASCII minus: the SVG is inlined into pages whose encoding a saved copy may lose.
-    "axes.unicode_minus": False,
-}
-
-
-# rcParams are process-global and matplotlib reads them while building and saving a
-# figure; rc_context restores the previous values on exit, so two threads drawing at
-# once could each see the other's restore half-way through a chart. One re-entrant
-# lock per process: charts are drawn once and then cached, so it is rarely contended.
-_STYLE_LOCK = threading.RLock()
-
-
-@contextmanager
-def _style() -> Iterator[None]:
-    with _STYLE_LOCK, mpl.rc_context(RC):
-        yield
-
-
-def _styled(draw: Callable[..., str]) -> Callable[..., str]:
-    """Run a whole chart function under the house style (and the lock)."""
-
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs) -> str:
-        with _style():
-            return draw(*args, **kwargs)
-
-    return wrapper
+COLOR_OVERLAYS = ("#b45309", "#7c3aed", "#0e7490")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 
 
 class NothingToDraw(Exception):
@@ -108,15 +54,22 @@ class NothingToDraw(Exception):
 
 @dataclass(frozen=True)
 class Size:
-    width: float = 10.0
-    height: float = 3.4
+    width: float = 1000.0
+    height: float = 300.0
 
     @property
     def buckets(self) -> int:
-        return max(50, int(self.width * PIXELS_PER_INCH))
+        """One min/max bucket per three pixel columns of the plot area (up to four
+        points each: plenty for a line 1.4 px wide)."""
+        return max(50, int((self.width - svg.LEFT - svg.RIGHT) / 3))
 
     def key(self) -> str:
         return f"{self.width:g}x{self.height:g}"
+
+
+def finish(chart: svg.Chart, label: str) -> str:
+    """The chart's SVG text (the one place a chart is serialised)."""
+    return chart.render(label=label)
 
 
 # --- data preparation (pure numpy; what the charts draw) ---------------------------
@@ -163,37 +116,6 @@ def series_for_drawing(ts: np.ndarray, values: np.ndarray, buckets: int) -> tupl
         breaks = np.flatnonzero(idx < 0)
         dts[breaks] = (dts[breaks - 1] + dts[breaks + 1]) // 2
     return dts, _take(values, idx, np.nan)
-
-
-def running_peak(equity: np.ndarray) -> np.ndarray:
-    return np.maximum.accumulate(np.asarray(equity, dtype=np.float64))
-
-
-def drawdown(equity: np.ndarray) -> np.ndarray:
-    """Underwater curve: e_i / max_{j≤i} e_j − 1 (≤ 0; 0 at a peak; −1 once bust)."""
-    equity = np.asarray(equity, dtype=np.float64)
-    peak = running_peak(equity)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dd = np.where(peak > 0, equity / peak - 1.0, -1.0)
-    return np.minimum(dd, 0.0)
-
-
-def bar_returns(equity: np.ndarray) -> np.ndarray:
-    """r[0] = 0, r[i] = e_i / e_{i−1} − 1 (0 where e_{i−1} ≤ 0), as in the metrics contract."""
-    equity = np.asarray(equity, dtype=np.float64)
-    r = np.zeros(equity.shape[0], dtype=np.float64)
-    prev = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r[1:] = np.where(prev > 0, equity[1:] / np.where(prev > 0, prev, 1.0) - 1.0, 0.0)
-    return r
-
-
-def minutes_per_bar(ts: np.ndarray) -> float:
-    """The median bar step in minutes (1.0 for fewer than two bars)."""
-    ts = np.asarray(ts, dtype=np.int64)
-    if ts.shape[0] < 2:
-        return 1.0
-    return float(np.median(np.diff(ts))) / 60_000.0
 
 
 def default_sharpe_window(ts: np.ndarray, days: float = 30.0) -> int:
@@ -246,31 +168,22 @@ class MonthlyReturns:
 
 
 def monthly_returns(ts: np.ndarray, equity: np.ndarray, initial: float | None = None) -> MonthlyReturns:
-    """Month-end to month-end equity returns (UTC calendar months).
-
-    The first month is measured from ``initial`` (the initial capital, so that the
-    months compound to the total return) or, when None, from the first equity value.
-    A month that starts with equity ≤ 0 returns 0, as bar returns do in the contract.
-    """
+    """Month-end to month-end equity returns (UTC calendar months) as a years × 12 grid
+    (``returns.period_returns``: the first month from ``initial``, so the months
+    compound to the total return; a month starting with equity ≤ 0 returns 0)."""
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(equity, dtype=np.float64)
     _check_same_length(ts, equity)
     if ts.shape[0] == 0:
         empty = np.empty(0)
         return MonthlyReturns(np.empty(0, dtype=np.int64), np.empty((0, 12)), empty)
-    months = ts.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
-    last = np.append(np.flatnonzero(months[1:] != months[:-1]), ts.shape[0] - 1)
-    end_equity = equity[last]
-    start = float(equity[0] if initial is None else initial)
-    base = np.concatenate([[start], end_equity[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rets = np.where(base > 0, end_equity / np.where(base > 0, base, 1.0) - 1.0, 0.0)
-    month_ids = months[last]
+    months = period_returns(ts, equity, "month", initial)
+    month_ids = months.start.astype("datetime64[ms]").astype("datetime64[M]").astype(np.int64)
     years_of = month_ids // 12 + 1970
     first_year = int(years_of[0])
     years = np.arange(first_year, int(years_of[-1]) + 1)
     grid = np.full((years.shape[0], 12), np.nan)
-    grid[years_of - first_year, month_ids % 12] = rets
+    grid[years_of - first_year, month_ids % 12] = months.returns
     growth = np.where(np.isnan(grid), 1.0, 1.0 + grid)
     year_returns = np.prod(growth, axis=1) - 1.0
     return MonthlyReturns(years, grid, year_returns)
@@ -281,144 +194,90 @@ def _check_same_length(ts: np.ndarray, values: np.ndarray) -> None:
         raise ValueError(f"ts has {ts.shape[0]} points but values has {values.shape[0]}")
 
 
-# --- figure plumbing ----------------------------------------------------------------
-
-_ID_REF = re.compile(r'(\bid="|href="#|url\(#)')
-
-
-def svg_from_figure(fig: Figure, id_prefix: str = "c") -> str:
-    """The figure as an ``<svg>`` element that scales to its container's width.
-
-    The XML prolog and metadata are dropped (not valid inside HTML), the fixed
-    width/height become a viewBox-only responsive size, styles become presentation
-    attributes, and every id is prefixed so that several charts inlined in one page
-    never resolve each other's clip paths or markers.
-    """
-    buf = io.StringIO()
-    with _style():
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
-    text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, count=1, flags=re.S)
-    # The defaults matplotlib puts in a <style> element would leak into the page's CSS
-    # (a bare "*" rule); as attributes of the root they are inherited by the chart only.
-    text = re.sub(r"<style[^>]*>.*?</style>\s*", "", text, flags=re.S)
-    text = re.sub(
-        r'<svg([^>]*?) width="[^"]+" height="[^"]+"',
-        r'<svg class="chart-svg"\1 stroke-linejoin="round" stroke-linecap="butt"',
-        text,
-        count=1,
-    )
-    text = _STYLE_ATTR.sub(_style_to_attributes, text)
-    return _ID_REF.sub(lambda m: m.group(1) + id_prefix + "-", text)
-
-
-_STYLE_ATTR = re.compile(r'style="([^"]*)"')
-
-
-def _style_to_attributes(match: re.Match) -> str:
-    """``style="fill: #fff; stroke-width: 0.8"`` → ``fill="#fff" stroke-width="0.8"``.
-
-    matplotlib only writes SVG presentation properties in its style attributes; as
-    attributes they draw the same, and HTML/CSS engines (WeasyPrint warns on every one)
-    no longer parse them as page CSS.
-    """
-    pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
-    return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
-
-
-def _figure(size: Size) -> Figure:
-    with _style():
-        return Figure(figsize=(size.width, size.height), layout="constrained")
-
-
-def _axes(fig: Figure):
-    with _style():
-        return fig.add_subplot()
-
-
-def _dates(ts: np.ndarray) -> np.ndarray:
-    return np.asarray(ts, dtype=np.int64).astype("datetime64[ms]")
-
-
-def _time_axis(ax) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
-    ax.set_xlabel("time (UTC)")
-    ax.margins(x=0.01)
-
-
-def _amount_axis(ax, values: np.ndarray) -> None:
-    """Thousands separators with as many decimals as the value range needs."""
-    finite = values[np.isfinite(values)]
-    span = float(finite.max() - finite.min()) if finite.size else 0.0
-    magnitude = float(np.abs(finite).max()) if finite.size else 1.0
-    reference = span if span > 0 else max(magnitude * 0.01, 1e-9)
-    decimals = int(min(6, max(0, 1 - np.floor(np.log10(reference)))))
-    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}"))
-
-
-def _pct_axis(ax, axis: str = "y", decimals: int | None = None) -> None:
-    formatter = ticker.PercentFormatter(xmax=1.0, decimals=decimals)
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
-
-
-def _legend_above(ax, ncols: int, title: str | None = None) -> None:
-    """The legend in one row above the plot (never over the data); ``title`` a line above it."""
-    handles, _ = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(
-            loc="lower left",
-            bbox_to_anchor=(0.0, 1.0),
-            ncols=ncols,
-            borderaxespad=0.2,
-            handletextpad=0.4,
-            title=title,
-            title_fontsize=7,
-            alignment="left",
-        )
-
-
 # --- the charts ---------------------------------------------------------------------
 
 
-@_styled
+def _time_chart(ts: np.ndarray, size: Size, weights: Sequence[float] = (1.0,)) -> tuple[svg.Chart, list]:
+    chart = svg.Chart(size.width, size.height)
+    panels = chart.add_panels(weights)
+    chart.set_x(float(ts[0]), float(ts[-1]) if ts.shape[0] > 1 else float(ts[0]) + 1)
+    return chart, panels
+
+
+def _finite_range(*arrays: np.ndarray) -> tuple[float, float]:
+    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.shape[0] == 0:
+        return 0.0, 1.0
+    return float(values.min()), float(values.max())
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Drawdown periods to shade: start and end epoch ms, and a label for each."""
+
+    start: np.ndarray
+    end: np.ndarray
+    labels: tuple[str, ...]
+
+
 def equity_svg(
     ts: np.ndarray,
     equity: np.ndarray,
     *,
-    size: Size = Size(),
+    size: Size = Size(1000, 320),
     currency: str = "",
     initial: float | None = None,
-    id_prefix: str = "equity",
+    log: bool = False,
+    periods: Periods | None = None,
+    benchmark: np.ndarray | None = None,
 ) -> str:
-    """Equity at each bar close, drawdowns from the running peak shaded red."""
+    """Equity at each bar close; the fall below the running peak shaded red; the worst
+    drawdown ``periods`` as numbered bands; ``benchmark`` (buy and hold scaled to the
+    initial capital, float64[n]) as a grey line; ``log`` for a log-scale axis."""
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(equity, dtype=np.float64)
     _check_same_length(ts, equity)
     if ts.shape[0] == 0:
         raise NothingToDraw("The run has no equity curve.")
     idx = drawn_indices(equity, size.buckets)
-    x = _dates(ts[idx])
+    x = ts[idx]
     eq = equity[idx]
     # The peak is taken on the full series: a peak between drawn points still counts.
-    peak = running_peak(equity)[idx]
-    fig = _figure(size)
-    ax = _axes(fig)
-    ax.plot(x, eq, color=COLOR_LINE, label="equity")
-    ax.fill_between(x, eq, peak, where=eq < peak, color=COLOR_LOSS, alpha=0.22, linewidth=0, label="drawdown")
+    peak = np.maximum.accumulate(equity)[idx]
+    chart, (panel,) = _time_chart(ts, size)
+    extra = [] if initial is None else [np.array([initial])]
+    bench = None
+    if benchmark is not None:
+        bench = np.asarray(benchmark, dtype=np.float64)[idx]
+        extra.append(bench)
+    lo, hi = _finite_range(eq, *extra)
+    log = log and lo > 0
+    panel.set_y(lo, hi, log=log)
+    if periods is not None and periods.start.shape[0]:
+        panel.vspans(periods.start, periods.end, COLOR_LOSS, 0.08, periods.labels)
+    below = np.where(eq < peak, eq, peak)
+    panel.fill_between(x, below, peak, COLOR_LOSS, 0.28)
     if initial is not None:
-        ax.axhline(initial, color=COLOR_MUTED, linewidth=0.7, linestyle=":", label="initial capital")
-    _time_axis(ax)
-    _amount_axis(ax, np.concatenate([eq, [initial]]) if initial is not None else eq)
-    ax.set_ylabel(f"equity ({currency})" if currency else "equity")
-    _legend_above(ax, 3)
-    return svg_from_figure(fig, id_prefix)
+        panel.hline(initial, COLOR_MUTED, 1.0, "2,3")
+    if bench is not None:
+        panel.line(x, bench, COLOR_BENCH, 1.2)
+    panel.line(x, eq, COLOR_LINE, 1.4)
+    unit = f" ({currency})" if currency else ""
+    panel.auto_y_axis("amount", f"equity{unit}{', log scale' if log else ''}")
+    chart.time_axis()
+    chart.legend("equity", COLOR_LINE)
+    if bench is not None:
+        chart.legend("buy and hold", COLOR_BENCH)
+    chart.legend("below the peak", COLOR_LOSS, "area")
+    if initial is not None:
+        chart.legend("initial capital", COLOR_MUTED, "dash")
+    if periods is not None and periods.start.shape[0]:
+        chart.legend_note = f"bands: the {len(periods.labels)} worst drawdowns, numbered"
+    return finish(chart, "Equity curve")
 
 
-@_styled
-def drawdown_svg(ts: np.ndarray, equity: np.ndarray, *, size: Size = Size(), id_prefix: str = "dd") -> str:
+def drawdown_svg(ts: np.ndarray, equity: np.ndarray, *, size: Size = Size(1000, 220)) -> str:
     """The underwater curve (fall from the running peak, in percent)."""
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(equity, dtype=np.float64)
@@ -427,32 +286,28 @@ def drawdown_svg(ts: np.ndarray, equity: np.ndarray, *, size: Size = Size(), id_
         raise NothingToDraw("The run has no equity curve.")
     dts, dd = series_for_drawing(ts, drawdown(equity), size.buckets)
     worst = float(np.nanmin(dd)) if dd.size else 0.0
-    fig = _figure(size)
-    ax = _axes(fig)
-    x = _dates(dts)
-    ax.fill_between(x, dd, 0.0, color=COLOR_LOSS, alpha=0.25, linewidth=0)
-    ax.plot(x, dd, color=COLOR_LOSS, linewidth=0.9)
+    chart, (panel,) = _time_chart(ts, size)
     # a run that never fell below its peak still gets a readable 0 … -1% scale
-    ax.set_ylim(min(worst * 1.08, -0.01), 0.0005 if worst < 0 else 0.001)
-    _time_axis(ax)
-    _pct_axis(ax)
-    ax.set_ylabel("drawdown")
+    panel.set_y(min(worst, -0.01), 0.0, pad=0.04)
+    panel.hi = 0.0
+    panel.fill_between(dts, dd, np.zeros_like(dd), COLOR_LOSS, 0.25)
+    panel.line(dts, dd, COLOR_LOSS, 1.1)
+    panel.auto_y_axis("pct", "drawdown")
     if worst < 0:
         at = int(np.nanargmin(dd))
-        # label on the side with room: left of a low point in the last quarter
         right_side = at < 0.75 * dd.shape[0]
-        ax.annotate(
+        # above the low point, on the side with room, so the axis never cuts it
+        panel.label(
+            float(dts[at]),
+            worst - panel.lo * 0.08,
             f"max {worst * 100:.1f}%",
-            xy=(x[at], worst),
-            xytext=(7 if right_side else -7, 0),
-            textcoords="offset points",
-            fontsize=8,
             color=COLOR_LOSS,
-            ha="left" if right_side else "right",
-            va="center",
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+            anchor="start" if right_side else "end",
+            dx=8 if right_side else -8,
         )
-    return svg_from_figure(fig, id_prefix)
+    chart.time_axis()
+    chart.top = 8
+    return finish(chart, "Drawdown")
 
 
 @dataclass(frozen=True)
@@ -509,20 +364,34 @@ def markers_to_keep(trades: TradeMarks, cap: int) -> np.ndarray:
     return np.sort(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)
 
 
-@_styled
+@dataclass(frozen=True)
+class Indicator:
+    """A series drawn with the price: ``panel`` "price" (over the close, e.g. a trend
+    EMA) or "lower" (an oscillator under it, e.g. RSI, with ``levels`` as dashed lines
+    and ``bounds`` as its fixed y range)."""
+
+    label: str
+    values: np.ndarray
+    panel: str = "price"
+    levels: tuple[float, ...] = ()
+    bounds: tuple[float, float] | None = None
+
+
 def price_with_trades_svg(
     ts: np.ndarray,
     close: np.ndarray,
     trades: TradeMarks,
     *,
-    size: Size = Size(width=10.0, height=4.2),
+    size: Size = Size(1000, 440),
     currency: str = "",
     symbol: str = "",
-    id_prefix: str = "price",
+    indicators: Sequence[Indicator] = (),
 ) -> str:
-    """Close price with entries (▲ long, ▼ short) and exits (○ signal/end, ✕ stop,
-    ★ take profit, ✕ purple liquidation). Above ``MAX_TRADE_MARKERS`` trades a share
-    of them is marked (``markers_to_keep``), and the chart says so."""
+    """Close price with the strategy's indicators, entries (▲ long, ▼ short), exits
+    (○ signal/end, ✕ stop, ★ take profit, ✕ purple liquidation) and a line from each
+    entry to its exit (green for a winning trade, red for a losing one); an oscillator
+    indicator gets its own panel under the price. Above ``MAX_TRADE_MARKERS`` trades a
+    share of them is marked (``markers_to_keep``), and the chart says so."""
     ts = np.asarray(ts, dtype=np.int64)
     close = np.asarray(close, dtype=np.float64)
     _check_same_length(ts, close)
@@ -532,153 +401,243 @@ def price_with_trades_svg(
     shown = (
         trades if total <= MAX_TRADE_MARKERS else trades.subset(markers_to_keep(trades, MAX_TRADE_MARKERS))
     )
-    dts, dclose = series_for_drawing(ts, close, size.buckets)
-    fig = _figure(size)
-    ax = _axes(fig)
-    ax.plot(
-        _dates(dts),
-        dclose,
-        color="#4b5563",
-        linewidth=0.8,
-        label=f"{symbol} close" if symbol else "close",
-    )
+    lower = [ind for ind in indicators if ind.panel == "lower"]
+    chart, panels = _time_chart(ts, size, (3.0, 1.0) if lower else (1.0,))
+    price = panels[0]
+    idx = drawn_indices(close, size.buckets)
+    overlays = [
+        (ind, np.asarray(ind.values, dtype=np.float64)[idx]) for ind in indicators if ind.panel == "price"
+    ]
+    lo, hi = _finite_range(close[idx], *(v for _, v in overlays))
+    price.set_y(lo, hi)
+    x = ts[idx]
+    price.line(x, close[idx], "#4b5563", 1.0)
+    chart.legend(f"{symbol} close" if symbol else "close", "#4b5563")
+    for color, (ind, values) in zip(COLOR_OVERLAYS, overlays, strict=False):
+        price.line(x, values, color, 1.3)
+        chart.legend(ind.label, color)
     side = np.asarray(shown.side)
     reason = np.asarray(shown.exit_reason).astype(str)
-    entry_x = _dates(shown.entry_time)
-    exit_x = _dates(shown.exit_time)
-    marks = (
-        (side > 0, entry_x, shown.entry_price, "^", COLOR_GAIN, "long entry", {}),
-        (side < 0, entry_x, shown.entry_price, "v", COLOR_LOSS, "short entry", {}),
-        (
-            np.isin(reason, ("signal", "end")),
-            exit_x,
-            shown.exit_price,
-            "o",
-            "none",
-            "exit",
-            {"edgecolors": "#111827", "linewidths": 0.8},
-        ),
-        (reason == "stop", exit_x, shown.exit_price, "X", COLOR_STOP, "stop exit", {}),
-        (reason == "take_profit", exit_x, shown.exit_price, "*", COLOR_TAKE, "take profit", {}),
-        (reason == "liquidation", exit_x, shown.exit_price, "X", COLOR_LIQ, "liquidation", {}),
-    )
-    marker_size = 26 if len(shown) <= 200 else 12
-    for mask, xs, ys, marker, color, label, extra in marks:
-        if mask.any():
-            ax.scatter(
-                xs[mask],
-                np.asarray(ys)[mask],
-                marker=marker,
-                s=marker_size,
-                c=color if color != "none" else "none",
-                label=f"{label} ({int(mask.sum()):,})",
-                zorder=3,
-                **extra,
+    won = np.asarray(shown.trade_return) > 0
+    if 0 < len(shown) <= MAX_TRADE_SEGMENTS:
+        for mask, color in ((won, COLOR_GAIN), (~won, COLOR_LOSS)):
+            price.segments(
+                (shown.entry_time[mask], shown.entry_price[mask]),
+                (shown.exit_time[mask], shown.exit_price[mask]),
+                color,
+                width=1.4,
+                opacity=0.7,
             )
-    _time_axis(ax)
-    _amount_axis(ax, dclose)
-    ax.set_ylabel(f"price ({currency})" if currency else "price")
-    note = None
+    small = len(shown) > 200
+    s = 3.0 if small else 4.5
+    marks = (
+        (side > 0, shown.entry_time, shown.entry_price, "up", COLOR_GAIN, "long entry"),
+        (side < 0, shown.entry_time, shown.entry_price, "down", COLOR_LOSS, "short entry"),
+        (np.isin(reason, ("signal", "end")), shown.exit_time, shown.exit_price, "hollow", "#111827", "exit"),
+        (reason == "stop", shown.exit_time, shown.exit_price, "x", COLOR_STOP, "stop exit"),
+        (reason == "take_profit", shown.exit_time, shown.exit_price, "star", COLOR_TAKE, "take profit"),
+        (reason == "liquidation", shown.exit_time, shown.exit_price, "x", COLOR_LIQ, "liquidation"),
+    )
+    for mask, xs, ys, shape, color, label in marks:
+        if mask.any():
+            price.markers(
+                np.asarray(xs)[mask],
+                np.asarray(ys)[mask],
+                "circle" if shape == "hollow" else shape,
+                color,
+                size=s,
+                hollow=shape == "hollow",
+            )
+            chart.legend(f"{label} ({int(mask.sum()):,})", color, shape)
+    price.auto_y_axis("amount", f"price ({currency})" if currency else "price")
+    for ind, panel in zip(lower, panels[1:], strict=False):
+        values = np.asarray(ind.values, dtype=np.float64)
+        dts, dv = series_for_drawing(ts, values, size.buckets)
+        if ind.bounds:
+            panel.set_y(*ind.bounds, pad=0.0)
+        else:
+            panel.set_y(*_finite_range(dv))
+        for level in ind.levels:
+            panel.hline(level, COLOR_MUTED, 1.0, "4,3")
+        panel.line(dts, dv, COLOR_OVERLAYS[1], 1.1)
+        ticks = np.array(ind.levels) if ind.levels else svg.nice_ticks(panel.lo, panel.hi, 3)
+        panel.y_axis(ticks, lambda v: f"{v:g}", ind.label)
+    chart.time_axis()
     if total > len(shown):
-        note = f"markers: {len(shown):,} of {total:,} trades (largest |return| of each exit reason)"
-    _legend_above(ax, 7, note)
-    return svg_from_figure(fig, id_prefix)
+        chart.legend_note = (
+            f"markers: {len(shown):,} of {total:,} trades (largest |return| of each exit reason)"
+        )
+    elif total > MAX_TRADE_SEGMENTS:
+        chart.legend_note = f"entry→exit lines left out above {MAX_TRADE_SEGMENTS:,} trades"
+    return finish(chart, "Price and trades")
 
 
-@_styled
-def monthly_returns_svg(monthly: MonthlyReturns, *, size: Size = Size(), id_prefix: str = "monthly") -> str:
-    """A years × months heatmap, green up / red down, each cell labelled in percent."""
+def _diverging(values: np.ndarray, bound: float) -> list[str]:
+    """Hex colours of ``values`` on a red-yellow-green scale clipped at ±``bound``."""
+    cmap = mpl.colormaps["RdYlGn"]
+    rgba = cmap(np.clip(0.5 + np.asarray(values) / (2 * bound), 0.0, 1.0))
+    return [mpl.colors.to_hex(c) for c in rgba]
+
+
+def monthly_returns_svg(monthly: MonthlyReturns, *, size: Size = Size(1000, 0)) -> str:
+    """Monthly returns as coloured cells, each labelled in percent: years × months, or,
+    for a run spanning less than a year, one row of just its months (no empty months)."""
     years, grid = monthly.years, monthly.returns
     if years.shape[0] == 0:
         raise NothingToDraw("The run has no equity curve.")
-    # One row per year: the height follows the rows, the width stays the page's.
-    height = max(1.5, 0.75 + 0.36 * years.shape[0])
-    fig = _figure(Size(size.width, height))
-    ax = _axes(fig)
-    # The colour scale stops at the 90th percentile of |return|: one +1,300% month
-    # must not wash every other cell out to the same pale colour (labels stay exact).
-    magnitudes = np.abs(grid[np.isfinite(grid)])
+    filled = np.argwhere(np.isfinite(grid))
+    first, last = filled[0], filled[-1]
+    span = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
+    if span < 12:
+        # one row, only the months the run covers
+        flat = grid.ravel()[first[0] * 12 + first[1] : last[0] * 12 + last[1] + 1]
+        cells = flat[None, :]
+        cols = [
+            f"{MONTH_NAMES[(first[1] + k) % 12]} {years[first[0]] + (first[1] + k) // 12}"
+            for k in range(span)
+        ]
+        rows = [""]
+    else:
+        cells, cols, rows = grid, list(MONTH_NAMES), [str(y) for y in years]
+    n_rows, n_cols = cells.shape
+    left = 60 if rows[0] else svg.LEFT
+    cell_w = min((size.width - left - svg.RIGHT) / n_cols, 120.0)
+    cell_h = 30.0
+    top = 26.0
+    height = top + cell_h * n_rows + 8
+    chart = svg.Chart(size.width, height, left=left, top=top, bottom=8)
+    magnitudes = np.abs(cells[np.isfinite(cells)])
+    # The colour scale stops at the 90th percentile of |return|: one +1,300% month must
+    # not wash every other cell out to the same pale colour (labels stay exact).
     bound = float(np.quantile(magnitudes, 0.9)) if magnitudes.size else 0.0
     bound = bound if bound > 0 else 0.01
-    cmap = mpl.colormaps["RdYlGn"].with_extremes(bad="#f3f4f6")
-    ax.imshow(
-        np.ma.masked_invalid(grid),
-        cmap=cmap,
-        norm=TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound),
-        aspect="auto",
-        interpolation="nearest",
-    )
-    ax.grid(False)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_xticks(range(12), MONTH_NAMES)
-    ax.set_yticks(range(years.shape[0]), [str(y) for y in years])
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    rows, cols = np.nonzero(np.isfinite(grid))
-    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
-        value = float(grid[row, col])
-        strong = abs(value) > 0.6 * bound
-        ax.text(
-            col,
-            row,
-            f"{value * 100:+.1f}%" if round(value * 100, 1) != 0 else "0.0%",
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="white" if strong else "#111827",
+    flat_cells = cells.ravel()
+    colours = _diverging(np.nan_to_num(flat_cells), bound)
+    parts = []
+    for k, value in enumerate(flat_cells.tolist()):
+        r, c = divmod(k, n_cols)
+        x, y = left + c * cell_w, top + r * cell_h
+        fill = "#f3f4f6" if not np.isfinite(value) else colours[k]
+        parts.append(
+            f'<rect x="{svg._f(x + 1)}" y="{svg._f(y + 1)}" width="{svg._f(cell_w - 2)}"'
+            f' height="{svg._f(cell_h - 2)}" rx="2" fill="{fill}"/>'
         )
-    return svg_from_figure(fig, id_prefix)
+        if np.isfinite(value):
+            strong = abs(value) > 0.6 * bound
+            text = f"{value * 100:+.1f}%" if round(value * 100, 1) != 0 else "0.0%"
+            parts.append(
+                chart.text_el(
+                    x + cell_w / 2,
+                    y + cell_h / 2 + 4,
+                    text,
+                    size=11,
+                    color="white" if strong else "#111827",
+                    anchor="middle",
+                )
+            )
+    for c, label in enumerate(cols):
+        parts.append(
+            chart.text_el(
+                left + (c + 0.5) * cell_w, top - 8, label, size=11, color=svg.TICK_TEXT, anchor="middle"
+            )
+        )
+    for r, label in enumerate(rows):
+        if label:
+            parts.append(
+                chart.text_el(
+                    left - 8, top + (r + 0.5) * cell_h + 4, label, size=11, color=svg.TICK_TEXT, anchor="end"
+                )
+            )
+    chart.front.extend(parts)
+    return finish(chart, "Monthly returns")
 
 
-@_styled
-def trade_returns_svg(returns: np.ndarray, *, size: Size = Size(), id_prefix: str = "tr") -> str:
+def histogram_svg(
+    values: np.ndarray,
+    *,
+    size: Size = Size(1000, 260),
+    x_label: str,
+    y_label: str,
+    lose_label: str,
+    win_label: str,
+    lines: Sequence[tuple[float, str, str]] = (),
+) -> str:
+    """A histogram of ``values`` (fractions), bins on multiples of one width so that 0
+    is an edge: the bins at or below 0 red, above 0 green; ``lines`` (x, label, colour)
+    as dashed verticals."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    edges = histogram_edges(values)
+    counts, _ = np.histogram(values, bins=edges)
+    chart = svg.Chart(size.width, size.height)
+    panel = chart.panel()
+    chart.set_x(float(edges[0]), float(edges[-1]), pad=0.01)
+    panel.set_y(0.0, float(counts.max()), pad=0.05)
+    panel.lo = 0.0
+    gain = edges[:-1] >= 0
+    panel.bars(edges[:-1][~gain], edges[1:][~gain], counts[~gain], COLOR_LOSS)
+    panel.bars(edges[:-1][gain], edges[1:][gain], counts[gain], COLOR_GAIN)
+    losses, wins = int((values <= 0).sum()), int((values > 0).sum())
+    chart.legend(f"{lose_label} ({losses:,})", COLOR_LOSS, "area")
+    chart.legend(f"{win_label} ({wins:,})", COLOR_GAIN, "area")
+    for x, label, color in lines:
+        px = float(chart.px([x])[0])
+        panel.parts.append(
+            f'<path d="M{svg._f(px)},{svg._f(panel.y0)}V{svg._f(panel.y0 + panel.h)}" stroke="{color}"'
+            ' stroke-width="1.3" stroke-dasharray="5,3"/>'
+        )
+        chart.legend(label, color, "dash")
+    ticks = svg.nice_ticks(float(edges[0]), float(edges[-1]), 8)
+    chart.x_axis(ticks, [svg.pct_format(ticks)(t) for t in ticks], x_label)
+    y_ticks = svg.nice_ticks(0.0, panel.hi, 4)
+    y_ticks = y_ticks[np.isclose(y_ticks, np.round(y_ticks))]
+    panel.y_axis(y_ticks, lambda v: f"{v:,.0f}", y_label)
+    return finish(chart, x_label)
+
+
+def trade_returns_svg(returns: np.ndarray, *, size: Size = Size(1000, 260)) -> str:
     """Histogram of trade returns (pnl / margin), losses red and wins green, mean marked."""
     returns = np.asarray(returns, dtype=np.float64)
     returns = returns[np.isfinite(returns)]
     if returns.shape[0] == 0:
         raise NothingToDraw("No trades: there are no trade returns to plot.")
-    lo, hi = float(returns.min()), float(returns.max())
-    if lo == hi:
-        lo, hi = lo - 0.005, hi + 0.005
-    bins = int(np.clip(np.sqrt(returns.shape[0]) * 2, 10, 60))
-    width = (hi - lo) / bins
-    # Edges on multiples of the width, so 0 is an edge and no bar mixes wins and losses.
-    start = np.floor(lo / width) * width
-    edges = start + width * np.arange(int(np.ceil((hi - start) / width)) + 1)
-    if edges[-1] < hi:
-        edges = np.append(edges, edges[-1] + width)
-    wins = returns[returns > 0]
-    losses = returns[returns <= 0]
-    fig = _figure(size)
-    ax = _axes(fig)
-    ax.hist(
-        [losses, wins],
-        bins=edges,
-        stacked=True,
-        color=[COLOR_LOSS, COLOR_GAIN],
-        label=[f"losing ({losses.shape[0]:,})", f"winning ({wins.shape[0]:,})"],
-        edgecolor="white",
-        linewidth=0.4,
-    )
     mean = float(returns.mean())
-    ax.axvline(mean, color="#111827", linestyle="--", linewidth=0.9, label=f"mean {mean * 100:+.2f}%")
-    _pct_axis(ax, "x")
-    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-    ax.set_xlabel("trade return (pnl / margin)")
-    ax.set_ylabel("trades")
-    _legend_above(ax, 3)
-    return svg_from_figure(fig, id_prefix)
+    return histogram_svg(
+        returns,
+        size=size,
+        x_label="trade return (pnl / margin)",
+        y_label="trades",
+        lose_label="losing",
+        win_label="winning",
+        lines=[(mean, f"mean {mean * 100:+.2f}%", "#111827")],
+    )
 
 
-@_styled
+def return_distribution_svg(
+    daily: np.ndarray, *, var: float | None, cvar: float | None, size: Size = Size(1000, 260)
+) -> str:
+    """Histogram of daily returns with the 95% VaR and CVaR marked."""
+    daily = np.asarray(daily, dtype=np.float64)
+    if daily.shape[0] < 2:
+        raise NothingToDraw("The run spans fewer than two days: there is no daily distribution to plot.")
+    lines = []
+    if var is not None:
+        lines.append((var, f"VaR 95% {var * 100:+.2f}%", COLOR_STOP))
+    if cvar is not None:
+        lines.append((cvar, f"CVaR 95% {cvar * 100:+.2f}%", COLOR_LIQ))
+    return histogram_svg(
+        daily,
+        size=size,
+        x_label="daily return (UTC days)",
+        y_label="days",
+        lose_label="down days",
+        win_label="up days",
+        lines=lines,
+    )
+
+
 def rolling_sharpe_svg(
-    ts: np.ndarray,
-    equity: np.ndarray,
-    window: int,
-    *,
-    size: Size = Size(),
-    id_prefix: str = "rs",
+    ts: np.ndarray, equity: np.ndarray, window: int, *, size: Size = Size(1000, 240)
 ) -> str:
     """Rolling annualised Sharpe over ``window`` bars (see ``rolling_sharpe``)."""
     ts = np.asarray(ts, dtype=np.int64)
@@ -694,14 +653,40 @@ def rolling_sharpe_svg(
             "Equity never moved within a window (no trades): the rolling Sharpe is undefined."
         )
     dts, ds = series_for_drawing(ts, sharpe, size.buckets)
-    fig = _figure(size)
-    ax = _axes(fig)
-    ax.axhline(0.0, color=COLOR_MUTED, linewidth=0.8)
-    ax.plot(_dates(dts), ds, color=COLOR_LINE)
-    ax.set_xlim(_dates(ts[[0, -1]]))
-    _time_axis(ax)
-    ax.set_ylabel(f"Sharpe, {window:,}-bar window")
-    return svg_from_figure(fig, id_prefix)
+    chart, (panel,) = _time_chart(ts, size)
+    panel.set_y(*_finite_range(ds, np.zeros(1)))
+    panel.hline(0.0, COLOR_MUTED, 1.0)
+    panel.line(dts, ds, COLOR_LINE, 1.2)
+    panel.auto_y_axis("plain", f"Sharpe, {window:,}-bar window")
+    chart.time_axis()
+    chart.top = 10
+    return finish(chart, "Rolling Sharpe ratio")
+
+
+def benchmark_svg(
+    ts: np.ndarray, equity: np.ndarray, growth: np.ndarray, *, initial: float, size: Size = Size(1000, 300)
+) -> str:
+    """Cumulative return of the strategy and of buy and hold of its market."""
+    ts = np.asarray(ts, dtype=np.int64)
+    equity = np.asarray(equity, dtype=np.float64)
+    _check_same_length(ts, equity)
+    if ts.shape[0] == 0:
+        raise NothingToDraw("The run has no equity curve.")
+    strat = equity / initial - 1.0 if initial > 0 else equity / equity[0] - 1.0
+    market = np.asarray(growth, dtype=np.float64) - 1.0
+    idx = np.union1d(drawn_indices(strat, size.buckets), drawn_indices(market, size.buckets))
+    chart, (panel,) = _time_chart(ts, size)
+    panel.set_y(*_finite_range(strat[idx], market[idx], np.zeros(1)))
+    panel.hline(0.0, COLOR_MUTED, 1.0)
+    panel.fill_between(ts[idx], strat[idx], market[idx], "#93c5fd", 0.25)
+    panel.line(ts[idx], market[idx], COLOR_BENCH, 1.3)
+    panel.line(ts[idx], strat[idx], COLOR_LINE, 1.4)
+    panel.auto_y_axis("pct", "return since start", signed=True)
+    chart.time_axis()
+    chart.legend(f"strategy {strat[-1] * 100:+.1f}%", COLOR_LINE)
+    chart.legend(f"buy and hold {market[-1] * 100:+.1f}%", COLOR_BENCH)
+    chart.legend("difference", "#93c5fd", "area")
+    return finish(chart, "Strategy against buy and hold")
 
 
 @dataclass(frozen=True)
@@ -712,26 +697,29 @@ class Curve:
     initial: float
 
 
-@_styled
-def compare_equity_svg(
-    curves: Sequence[Curve], *, size: Size = Size(height=4.0), id_prefix: str = "cmp"
-) -> str:
+def compare_equity_svg(curves: Sequence[Curve], *, size: Size = Size(1000, 340)) -> str:
     """Several equity curves on one chart, each as its return since its own start, so
     runs with different capital share one axis."""
     drawable = [c for c in curves if np.asarray(c.ts).shape[0] > 0]
     if not drawable:
         raise NothingToDraw("None of these runs has an equity curve.")
-    fig = _figure(size)
-    ax = _axes(fig)
-    palette = mpl.colormaps["tab10"].colors
-    ax.axhline(0.0, color=COLOR_MUTED, linewidth=0.8)
-    for i, curve in enumerate(drawable):
+    t0 = min(int(c.ts[0]) for c in drawable)
+    t1 = max(int(c.ts[-1]) for c in drawable)
+    chart = svg.Chart(size.width, size.height, top=30 + 16 * ((len(drawable) - 1) // 3))
+    panel = chart.panel()
+    chart.set_x(float(t0), float(max(t1, t0 + 1)))
+    series = []
+    for curve in drawable:
         base = curve.initial if curve.initial > 0 else float(curve.equity[0])
         growth = np.asarray(curve.equity, dtype=np.float64) / base - 1.0
-        dts, dg = series_for_drawing(curve.ts, growth, size.buckets)
-        ax.plot(_dates(dts), dg, color=palette[i % len(palette)], label=curve.label)
-    _time_axis(ax)
-    _pct_axis(ax)
-    ax.set_ylabel("return since start")
-    _legend_above(ax, 3)
-    return svg_from_figure(fig, id_prefix)
+        series.append(series_for_drawing(curve.ts, growth, size.buckets))
+    panel.set_y(*_finite_range(*(s[1] for s in series), np.zeros(1)))
+    panel.hline(0.0, COLOR_MUTED, 1.0)
+    for i, (curve, (dts, dg)) in enumerate(zip(drawable, series, strict=True)):
+        color = PALETTE[i % len(PALETTE)]
+        panel.line(dts, dg, color, 1.4)
+        chart.legend(curve.label, color)
+    panel.auto_y_axis("pct", "return since start", signed=True)
+    chart.time_axis()
+    chart.legend_rows = 3
+    return finish(chart, "Equity of the compared runs")

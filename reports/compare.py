@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core.cache import cache
 
 from reports import charts
+from reports.analytics.summary import ANALYTICS_METRICS
 from reports.charts import Curve, NothingToDraw, Size
-from reports.format import GROUP_TITLES, GROUPS, METRICS, metric_tone, metric_value
-from reports.sections import CHART_CACHE_VERSION, RunData, chart_cache_seconds
+from reports.format import GROUP_TITLES, GROUPS, METRICS, metric_tone, metric_value, overrides_text
+from reports.run_data import RunData, chart_cache_seconds, run_analytics
+from reports.sections import CHART_CACHE_VERSION
 
 MIN_COMPARE = 2
 MAX_COMPARE = 6
-COMPARE_SIZE = Size(10.0, 4.0)
+COMPARE_SIZE = Size(1000, 340)
 
 
 class CompareError(ValueError):
@@ -45,7 +46,10 @@ def parse_ids(values: Iterable[str]) -> list[int]:
 
 
 def run_label(run) -> str:
-    return f"#{run.pk} {run.spec.name} v{run.spec.version}"
+    """``#12 hyperrsi-btc-15m v1 · rsi_period=10``: the overrides tell apart runs of one spec."""
+    label = f"#{run.pk} {run.spec.name} v{run.spec.version}"
+    changed = overrides_text(run.overrides)
+    return f"{label} · {changed}" if changed else label
 
 
 def _best(values: Sequence[float | None], better: str) -> set[int]:
@@ -58,20 +62,24 @@ def _best(values: Sequence[float | None], better: str) -> set[int]:
     return {i for i, v in present if v == target}
 
 
+def _values(run) -> dict[str, Any]:
+    """A run's contract metrics and report analytics (empty unless it succeeded)."""
+    if run.status != "succeeded":
+        return {}
+    analytics = run_analytics(run) or {}
+    return {**dict.fromkeys(ANALYTICS_METRICS), **analytics.get("metrics", {}), **(run.metrics or {})}
+
+
 def metric_rows(runs: Sequence) -> list[dict[str, Any]]:
     """Groups of rows, each with one formatted cell per run; the best value marked."""
+    values = [_values(run) for run in runs]
     groups = []
     for group in GROUPS:
         rows = []
         for info in METRICS.values():
             if info.group != group:
                 continue
-            raw = [
-                (run.metrics or {}).get(info.name, getattr(run, info.name, None))
-                if run.status == "succeeded"
-                else None
-                for run in runs
-            ]
+            raw = [found.get(info.name) for found in values]
             best = _best(raw, info.better)
             cells = [
                 {"value": metric_value(info.name, v), "tone": metric_tone(info.name, v), "best": i in best}
@@ -134,9 +142,8 @@ def compare_chart(runs: Sequence) -> tuple[str, list[str]]:
                 continue
             curves.append(Curve(run_label(run), ts, equity, data.initial_capital))
         try:
-            prefix = "cmp" + hashlib.sha1(key.encode()).hexdigest()[:10]
             entry = {
-                "svg": charts.compare_equity_svg(curves, size=COMPARE_SIZE, id_prefix=prefix),
+                "svg": charts.compare_equity_svg(curves, size=COMPARE_SIZE),
                 "notes": missing,
             }
         except NothingToDraw as exc:

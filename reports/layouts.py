@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.analytics.summary import ANALYTICS_METRICS
+
 REPORT_LAYOUT_KIND = "ReportLayout"  # specs.models.SpecKind.REPORT_LAYOUT
 
 SECTION_TYPES = ("metrics", "chart", "table", "text")
@@ -22,8 +24,10 @@ CHART_TYPES = (
     "monthly_returns",
     "trade_returns",
     "rolling_sharpe",
+    "benchmark",
+    "return_distribution",
 )
-TABLE_TYPES = ("trades", "monthly")
+TABLE_TYPES = ("trades", "monthly", "drawdowns", "yearly", "trade_breakdown")
 
 ALL_METRICS = [
     "total_return",
@@ -48,20 +52,93 @@ ALL_METRICS = [
     "total_fees",
 ]
 
+# Every metric a metrics section may show: the contract's, then the report analytics.
+REPORT_METRICS = [*ALL_METRICS, *ANALYTICS_METRICS]
+
+# The built-in tear sheet: headline figures, the equity story (curve, drawdowns, the
+# market), the trades on the price, calendar and distribution views, trade breakdowns
+# and the full trade list.
 DEFAULT_LAYOUT: dict[str, Any] = {
     "kind": REPORT_LAYOUT_KIND,
     "name": "default",
     "title": None,
     "sections": [
-        {"type": "metrics", "metrics": ALL_METRICS},
+        {
+            "type": "metrics",
+            "title": "Summary",
+            "metrics": [
+                "total_return",
+                "annual_return",
+                "sharpe_ratio",
+                "sortino_ratio",
+                "calmar_ratio",
+                "volatility",
+                "max_drawdown",
+                "max_drawdown_duration",
+                "avg_drawdown",
+                "exposure",
+                "total_trades",
+                "win_rate",
+                "profit_factor",
+                "expectancy",
+                "avg_trade_return",
+                "avg_win",
+                "avg_loss",
+                "sqn",
+                "total_fees",
+            ],
+        },
         {"type": "chart", "chart": "equity"},
         {"type": "chart", "chart": "drawdown"},
+        {"type": "table", "table": "drawdowns", "limit": 5},
+        {"type": "chart", "chart": "benchmark"},
+        {
+            "type": "metrics",
+            "title": "Market, calendar and distribution",
+            "metrics": [
+                "benchmark_return",
+                "excess_return",
+                "alpha",
+                "beta",
+                "correlation",
+                "information_ratio",
+                "best_day",
+                "worst_day",
+                "best_month",
+                "worst_month",
+                "winning_months",
+                "winning_days",
+                "skew",
+                "kurtosis",
+                "var_95",
+                "cvar_95",
+                "tail_ratio",
+                "daily_volatility",
+            ],
+        },
         {"type": "chart", "chart": "price_with_trades"},
         {"type": "chart", "chart": "monthly_returns"},
-        {"type": "table", "table": "monthly"},
-        {"type": "chart", "chart": "trade_returns"},
+        {"type": "table", "table": "yearly"},
+        {"type": "chart", "chart": "return_distribution"},
         {"type": "chart", "chart": "rolling_sharpe"},
-        {"type": "table", "table": "trades", "limit": 50},
+        {"type": "table", "table": "trade_breakdown"},
+        {
+            "type": "metrics",
+            "title": "Trade figures",
+            "metrics": [
+                "best_trade",
+                "worst_trade",
+                "largest_win",
+                "largest_loss",
+                "max_consecutive_wins",
+                "max_consecutive_losses",
+                "avg_win_days",
+                "avg_loss_days",
+                "avg_bars_held",
+            ],
+        },
+        {"type": "chart", "chart": "trade_returns"},
+        {"type": "table", "table": "trades"},
     ],
 }
 

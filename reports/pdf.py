@@ -8,7 +8,16 @@ layout's text must not be able to make the server fetch anything.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.core.cache import cache
+
+from reports.layouts import resolve_layout
 from reports.render import run_report_html
+from reports.run_data import chart_cache_seconds
+
+# Bump when the PDF's look changes, so cached PDFs of the old look are not served.
+PDF_CACHE_VERSION = 1
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -19,6 +28,30 @@ def html_to_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
+def pdf_cache_key(run) -> str | None:
+    """The cache key of a succeeded run's PDF: (run, the layout's version, the look);
+    None for a run that has not succeeded (its status page changes)."""
+    if run.status != "succeeded":
+        return None
+    layout = resolve_layout(run)
+    which = (
+        f"spec{layout.spec.pk}"
+        if layout.spec is not None
+        else f"default-{hashlib.sha1(layout.note.encode()).hexdigest()[:8]}"
+    )
+    return f"report:pdf:v{PDF_CACHE_VERSION}:run{run.pk}:{which}"
+
+
 def run_report_pdf(run) -> bytes:
-    """The run's report (its layout, or the status page) as PDF bytes."""
-    return html_to_pdf(run_report_html(run, pdf=True))
+    """The run's report (its layout, or the status page) as PDF bytes. A succeeded
+    run's PDF is printed once and then served from the cache, like its charts: its
+    results never change, and a new layout version has a new key."""
+    key = pdf_cache_key(run)
+    if key is not None:
+        found = cache.get(key)
+        if found is not None:
+            return found
+    content = html_to_pdf(run_report_html(run, pdf=True))
+    if key is not None:
+        cache.set(key, content, timeout=chart_cache_seconds())
+    return content

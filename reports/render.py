@@ -14,8 +14,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from reports.compare import compare_context
+from reports.format import overrides_text
 from reports.layouts import resolve_layout
-from reports.sections import build_sections
+from reports.sections import PageRequest, build_sections
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
 
@@ -40,17 +41,20 @@ def _settings_rows(mapping: Any) -> list[tuple[str, str]]:
     ]
 
 
-def run_report_context(run, *, pdf: bool = False) -> dict[str, Any]:
-    """Everything ``reports/run_report.html`` needs; sections only for a succeeded run."""
+def run_report_context(run, *, pdf: bool = False, trades_page: int = 1) -> dict[str, Any]:
+    """Everything ``reports/run_report.html`` needs; sections only for a succeeded run.
+    ``trades_page``: the page of the trade list shown (the PDF lists its first rows)."""
     config = run.config or {}
     succeeded = run.status == "succeeded"
     layout = resolve_layout(run) if succeeded else None
+    page = PageRequest(trades_page=trades_page, pdf=pdf)
     return {
         "run": run,
         "spec": run.spec,
         "succeeded": succeeded,
         "layout": layout,
-        "sections": build_sections(run, layout) if layout is not None else [],
+        "sections": build_sections(run, layout, page=page) if layout is not None else [],
+        "overrides_text": overrides_text(run.overrides),
         "period": _period(run),
         "params": _settings_rows(config.get("params")),
         "execution": _settings_rows(config.get("execution")),
@@ -63,8 +67,9 @@ def run_report_context(run, *, pdf: bool = False) -> dict[str, Any]:
     }
 
 
-def run_report_html(run, *, request=None, pdf: bool = False) -> str:
-    return render_to_string("reports/run_report.html", run_report_context(run, pdf=pdf), request=request)
+def run_report_html(run, *, request=None, pdf: bool = False, trades_page: int = 1) -> str:
+    context = run_report_context(run, pdf=pdf, trades_page=trades_page)
+    return render_to_string("reports/run_report.html", context, request=request)
 
 
 def compare_html(runs, *, request=None) -> str:

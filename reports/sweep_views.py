@@ -120,9 +120,7 @@ def sweep_report(request, pk: int):
         )
     elif validation.get("type") == "walk_forward":
         points = np.array(validation.get("stitched_equity") or [], dtype=np.float64).reshape(-1, 2)
-        context["stitched"] = _svg(
-            equity_svg, points[:, 0].astype(np.int64), points[:, 1], id_prefix="wf", initial=None
-        )
+        context["stitched"] = _svg(equity_svg, points[:, 0].astype(np.int64), points[:, 1], initial=None)
         context["windows"] = [
             {
                 **w,

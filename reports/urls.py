@@ -13,4 +13,5 @@ urlpatterns = [
     path("runs/compare/", views.compare, name="compare"),
     path("runs/<int:pk>/", views.run_report, name="run-report"),
     path("runs/<int:pk>/pdf/", views.run_pdf, name="run-pdf"),
+    path("runs/<int:pk>/trades.<str:fmt>", views.run_trades_export, name="run-trades-export"),
 ]

@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.text import slugify
 
+from backtests import exports
 from backtests.selectors import runs_visible_to
 from jobs.models import JobStatus
 from reports.compare import CompareError, parse_ids
@@ -24,7 +25,7 @@ LIST_FILTERS = ("status", "strategy", "symbol", "timeframe")
 @login_required
 def run_list(request):
     visible = runs_visible_to(request.user)
-    runs = visible.defer("config", "metrics", "overrides", "error")
+    runs = visible.defer("config", "metrics", "error")
     active = {}
     for name in LIST_FILTERS:
         value = request.GET.get(name, "").strip()
@@ -57,9 +58,29 @@ def _visible_run(request, pk: int):
     return get_object_or_404(runs_visible_to(request.user).select_related("spec__owner"), pk=pk)
 
 
+def _page_number(request, name: str) -> int:
+    raw = request.GET.get(name, "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**9 else 1
+
+
 @login_required
 def run_report(request, pk: int):
-    return HttpResponse(run_report_html(_visible_run(request, pk), request=request))
+    run = _visible_run(request, pk)
+    html = run_report_html(run, request=request, trades_page=_page_number(request, "trades_page"))
+    return HttpResponse(html)
+
+
+@login_required
+def run_trades_export(request, pk: int, fmt: str):
+    """Every trade of a run as ``fmt`` (csv | parquet), as a download."""
+    if fmt not in exports.WRITERS:
+        raise Http404("unknown export format")
+    run = _visible_run(request, pk)
+    content = exports.WRITERS[fmt](exports.trade_table(run.trades.all()))
+    response = HttpResponse(content, content_type=exports.MEDIA_TYPES[fmt])
+    filename = f"run-{run.pk}-{slugify(run.spec.name) or 'report'}-trades.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required

@@ -49,10 +49,19 @@ TABLE_COLUMNS = {
     "trades": TRADE_KEYS,
     "monthly": ("month", "return"),
 }
+# (option, section type, the one chart or table it applies to)
+SECTION_OPTION_OWNERS = (
+    ("window", "chart", "rolling_sharpe"),
+    ("log", "chart", "equity"),
+    ("drawdowns", "chart", "equity"),
+    ("benchmark", "chart", "equity"),
+    ("indicators", "chart", "price_with_trades"),
+    ("page_size", "table", "trades"),
+)
 SECTION_KEYS = {
     "metrics": ("title", "metrics", "group"),
-    "chart": ("title", "chart", "window"),
-    "table": ("title", "table", "limit", "sort"),
+    "chart": ("title", "chart", "window", "log", "drawdowns", "benchmark", "indicators"),
+    "table": ("title", "table", "limit", "sort", "page_size"),
     "text": ("title", "text"),
 }
 
@@ -568,11 +577,16 @@ class _Checker:
                         f"(columns: {', '.join(columns)})",
                     )
             if (
-                section.get("type") == "chart"
-                and "window" in section
-                and section.get("chart") != "rolling_sharpe"
+                section.get("type") == "table"
+                and sort is not None
+                and section.get("table") not in TABLE_COLUMNS
             ):
-                state.add(("sections", i, "window"), "window applies only to chart: rolling_sharpe", key=True)
+                state.add(
+                    ("sections", i, "sort"), "sort applies only to the trades and monthly tables", key=True
+                )
+            for option, kind, owner in SECTION_OPTION_OWNERS:
+                if section.get("type") == kind and option in section and section.get(kind) != owner:
+                    state.add(("sections", i, option), f"{option} applies only to {kind}: {owner}", key=True)
 
     # --- across documents -------------------------------------------------------------
 

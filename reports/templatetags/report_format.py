@@ -77,6 +77,24 @@ def tone(value):
 
 
 @register.filter
+def humanize(value):
+    """ "take_profit" → "take profit"."""
+    return fmt.humanize(value)
+
+
+@register.filter
+def metric_label(name):
+    """A metric's label ("sharpe_ratio" → "Sharpe ratio")."""
+    return fmt.metric_label(name)
+
+
+@register.filter
+def overrides(value):
+    """A run's overrides in one line ("rsi_period=10, market.start=…"), "" for none."""
+    return fmt.overrides_text(value)
+
+
+@register.filter
 def lookup(sequence, index):
     try:
         return sequence[int(index)]
