@@ -316,9 +316,11 @@ class Panel:
         )
         if rects:
             self.parts.insert(0, f'<path d="{rects}" fill="{color}" fill-opacity="{opacity:g}"/>')
-        for l, label in zip(a.tolist(), labels, strict=False):
+        for k, (l, label) in enumerate(zip(a.tolist(), labels, strict=False)):
+            # staggered downwards, so the labels of neighbouring narrow bands never overlap
+            y = self.y0 + 12 + 12 * (k % 5)
             self.overlay.append(
-                self.chart.text_el(l + 2, self.y0 + 11, label, size=10, color=color, weight="bold")
+                self.chart.text_el(l + 2, y, label, size=10, color=color, weight="bold", halo=True)
             )
 
     def markers(self, x, y, shape: str, color: str, *, size: float = 4.0, hollow: bool = False) -> None:

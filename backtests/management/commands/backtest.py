@@ -46,12 +46,13 @@ def parse_set(items: list[str]) -> dict:
 
 
 def format_metrics(metrics: dict) -> str:
+    """One metric a line, each with its unit: percentages, durations, money in the quote
+    currency, ratios (``reports.format``); an undefined metric is "—". --json keeps the
+    raw numbers."""
+    from reports.format import metric_with_unit
+
     width = max(len(name) for name in metrics)
-    lines = []
-    for name, value in metrics.items():
-        shown = "null" if value is None else (f"{value:,}" if isinstance(value, int) else f"{value:,.6g}")
-        lines.append(f"  {name:<{width}}  {shown}")
-    return "\n".join(lines)
+    return "\n".join(f"  {name:<{width}}  {metric_with_unit(name, value)}" for name, value in metrics.items())
 
 
 class Command(BaseCommand):
