@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backtest_project.api_root import api_root
 from backtest_project.health import health
 from backtest_project.observability.scrape import metrics_view
 
 api_v1 = [
+    path("", api_root, name="root"),
     # Each app appends its own routes module here as it gains an API.
     path("candles/", include("marketdata.api")),
     path("", include("backtests.api.urls")),

@@ -59,6 +59,8 @@ class RunSerializer(serializers.ModelSerializer):
         base = f"/api/v1/runs/{run.pk}/"
         return {
             "trades": absolute(base + "trades/"),
+            "trades_csv": absolute(base + "trades/?format=csv"),
+            "analytics": absolute(base + "analytics/"),
             "equity": absolute(base + "equity/"),
             "cancel": absolute(base + "cancel/"),
             "report": absolute(f"/runs/{run.pk}/"),

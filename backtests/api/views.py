@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.db.models import F
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
-from backtests import services
+from backtests import exports, services
+from backtests.api.renderers import TradesCSVRenderer, TradesParquetRenderer
 from backtests.api.serializers import (
     ORDERABLE_FIELDS,
     RunCreateSerializer,
@@ -22,6 +25,7 @@ from backtests.models import RunEquity
 from backtests.run_config import RunConfigError, backtest_spec_for
 from backtests.selectors import runs_visible_to
 from backtests.series import preview_points
+from reports.run_data import run_analytics
 
 FILTERS = ("status", "strategy", "symbol", "timeframe")
 MAX_EQUITY_POINTS = 10_000
@@ -112,12 +116,56 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data = RunDetailSerializer(new, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
-    @extend_schema(responses={200: TradeSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        description=(
+            "The run's trades, 50 a page as JSON. With `Accept: text/csv` (or `?format=csv`) every "
+            "trade as CSV, with `Accept: application/vnd.apache.parquet` (or `?format=parquet`) as "
+            "Parquet: columns seq (1-based), the contract's trade keys (times in epoch ms) and "
+            "entry_time_utc / exit_time_utc (ISO 8601)."
+        ),
+        responses={
+            (200, "application/json"): TradeSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, TradesCSVRenderer, TradesParquetRenderer],
+    )
     def trades(self, request, pk=None):
         run = self.get_object()
+        if request.accepted_renderer.format in ("csv", "parquet"):
+            fmt = request.accepted_renderer.format
+            filename = f"run-{run.pk}-trades.{fmt}"
+            return Response(
+                exports.trade_table(run.trades.all()),
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
         page = self.paginate_queryset(run.trades.all())
         return self.get_paginated_response(TradeSerializer(page, many=True).data)
+
+    @extend_schema(
+        description=(
+            "Report analytics of a succeeded run (docs/reports.md, Analytics): `metrics` (benchmark, "
+            "drawdown, distribution, calendar and trade figures; null where undefined), `drawdowns` "
+            "(the 10 deepest periods, times in epoch ms), `years`, `breakdowns` (by side and exit "
+            "reason) and `benchmark` (false when the run's candles are gone). 409 for a run that has "
+            "not succeeded."
+        ),
+        responses={200: OpenApiTypes.OBJECT, 409: None},
+    )
+    @action(detail=True, methods=["get"])
+    def analytics(self, request, pk=None):
+        run = self.get_object()
+        found = run_analytics(run)
+        if found is None:
+            return Response(
+                {"detail": f"run {run.pk} is {run.status}: it has no results to analyse"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"run": run.pk, **found})
 
     @extend_schema(
         parameters=[OpenApiParameter("points", int, description="At most this many points (min/max kept)")]
