@@ -15,15 +15,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def draws(monkeypatch):
-    """Every SVG matplotlib serialises, counted."""
+    """Every chart serialised, counted."""
     calls: list[str] = []
-    real = charts.svg_from_figure
+    real = charts.finish
 
-    def counting(fig, id_prefix="c"):
-        calls.append(id_prefix)
-        return real(fig, id_prefix)
+    def counting(chart, label):
+        calls.append(label)
+        return real(chart, label)
 
-    monkeypatch.setattr(charts, "svg_from_figure", counting)
+    monkeypatch.setattr(charts, "finish", counting)
     return calls
 
 

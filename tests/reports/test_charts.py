@@ -101,15 +101,53 @@ def test_it_compounds_monthly_returns_to_the_total_return():
     assert monthly.year_returns[0] == pytest.approx(900 / 1000 - 1)
 
 
-def test_it_renders_responsive_inline_svg_with_prefixed_ids():
+def test_it_renders_responsive_inline_svg_without_ids():
     equity = _spiky_equity(5_000, 100)
-    svg = charts.equity_svg(_hours(5_000), equity, currency="USDT", initial=10_000.0, id_prefix="abc")
-    assert svg.startswith("<svg") and "<?xml" not in svg and "<metadata>" not in svg
-    assert 'class="chart-svg"' in svg and 'viewBox="' in svg
+    svg = charts.equity_svg(_hours(5_000), equity, currency="USDT", initial=10_000.0)
+    assert svg.startswith("<svg") and "<?xml" not in svg and "<script" not in svg
+    assert 'class="chart-svg"' in svg and 'viewBox="0 0 1000 ' in svg
     assert not re.search(r'<svg[^>]* width="', svg)
-    ids = re.findall(r'\bid="([^"]+)"', svg)
-    assert ids and all(i.startswith("abc-") for i in ids)
-    assert "equity (USDT)" in svg and "time (UTC)" in svg
+    # nothing several charts inlined in one page could resolve in each other
+    assert ' id="' not in svg and "url(#" not in svg
+    assert "equity (USDT)" in svg and "2024 (UTC)" in svg
+
+
+def test_stacked_time_charts_share_their_plot_area():
+    ts, equity = _hours(3000), _spiky_equity(3000, 1000)
+    boxes = []
+    for svg in (
+        charts.equity_svg(ts, equity, initial=10_000.0),
+        charts.drawdown_svg(ts, equity),
+        charts.rolling_sharpe_svg(ts, equity + np.sin(np.arange(3000)) * 50, 100),
+        charts.price_with_trades_svg(ts, equity, _marks(0, [])),
+    ):
+        # the vertical axis line of the (first) panel, and the x of the first and last tick
+        axis = re.search(r'<path d="M([\d.]+),[\d.]+V[\d.]+" stroke="#9ca3af"', svg)
+        ticks = [
+            float(x)
+            for x in re.findall(
+                r'<text x="([\d.]+)" y="[\d.]+" font-size="11" fill="#374151" text-anchor="middle">', svg
+            )
+        ]
+        boxes.append((float(axis.group(1)), ticks[0], ticks[-1]))
+    assert len(set(boxes)) == 1, boxes
+
+
+def test_it_draws_the_log_scale_and_the_worst_drawdown_bands():
+    ts = _hours(2000)
+    equity = 10_000 * np.exp(np.linspace(0, 3, 2000)) * (1 - 0.2 * (np.arange(2000) % 400 > 300))
+    svg = charts.equity_svg(
+        ts,
+        equity,
+        initial=10_000.0,
+        log=True,
+        periods=charts.Periods(ts[[301, 701]], ts[[400, 800]], ("1", "2")),
+    )
+    assert "log scale" in svg
+    # ticks of a log axis over 10,000…200,000: 1-2-5 per decade
+    for label in ("10,000", "20,000", "50,000", "100,000"):
+        assert f">{label}</text>" in svg
+    assert 'font-weight="bold"' in svg and ">1</text>" in svg and ">2</text>" in svg
 
 
 def _marks(n: int, reasons: list[str]) -> TradeMarks:
@@ -132,6 +170,9 @@ def test_it_marks_entries_exits_and_stops_on_the_price_chart():
     )
     for label in ("long entry (2)", "short entry (2)", "exit (2)", "stop exit (1)", "take profit (1)"):
         assert label in svg
+    # an entry→exit line per trade: two winners (green), two losers (red)
+    assert svg.count('stroke="#1a9850" stroke-width="1.4"') == 1
+    assert svg.count('stroke="#d73027" stroke-width="1.4"') == 1
     assert "liquidation" not in svg
     empty = charts.price_with_trades_svg(ts, close, _marks(0, []))
     assert "entry" not in empty
@@ -175,3 +216,48 @@ def test_it_puts_several_runs_on_one_comparison_chart():
     ]
     svg = charts.compare_equity_svg(curves)
     assert "#1 a v1" in svg and "#2 b v1" in svg and "return since start" in svg
+
+
+def test_it_draws_the_strategys_indicators_with_the_rsi_in_its_own_panel():
+    ts = _hours(300)
+    close = 100 + np.sin(np.arange(300) / 9) * 5
+    rsi = 50 + np.sin(np.arange(300) / 4) * 30
+    svg = charts.price_with_trades_svg(
+        ts,
+        close,
+        _marks(2, ["signal", "stop"]),
+        indicators=[
+            charts.Indicator("trend EMA 200", close * 0.99),
+            charts.Indicator("RSI 14", rsi, "lower", (30, 70), (0, 100)),
+        ],
+    )
+    assert "trend EMA 200" in svg and ">RSI 14</text>" in svg
+    assert ">30</text>" in svg and ">70</text>" in svg  # the levels label the lower panel
+
+
+def test_a_short_run_gets_one_row_of_its_own_months():
+    ts = T0 + np.arange(24 * 80, dtype=np.int64) * HOUR  # Jan–Mar 2024
+    svg = charts.monthly_returns_svg(charts.monthly_returns(ts, np.linspace(1000, 1100, ts.shape[0]), 1000.0))
+    assert svg.count("<rect") == 3
+    assert ">Jan 2024</text>" in svg and ">Mar 2024</text>" in svg and ">Apr" not in svg
+    long_ts = T0 + np.arange(24 * 500, dtype=np.int64) * HOUR
+    grid = charts.monthly_returns_svg(
+        charts.monthly_returns(long_ts, np.linspace(1000, 1100, long_ts.shape[0]))
+    )
+    assert grid.count("<rect") == 24 and ">2025</text>" in grid
+
+
+def test_the_daily_distribution_marks_var_and_cvar():
+    daily = np.random.default_rng(3).normal(0, 0.02, 200)
+    svg = charts.return_distribution_svg(daily, var=-0.033, cvar=-0.041)
+    assert "VaR 95% -3.30%" in svg and "CVaR 95% -4.10%" in svg
+    with pytest.raises(NothingToDraw, match="fewer than two days"):
+        charts.return_distribution_svg(daily[:1], var=None, cvar=None)
+
+
+def test_the_benchmark_chart_labels_both_final_returns():
+    ts = _hours(100)
+    svg = charts.benchmark_svg(
+        ts, np.linspace(10_000, 12_000, 100), np.linspace(1, 0.9, 100), initial=10_000.0
+    )
+    assert "strategy +20.0%" in svg and "buy and hold -10.0%" in svg

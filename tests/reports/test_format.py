@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reports import format as fmt
+from reports.analytics.summary import ANALYTICS_METRICS
 from reports.layouts import ALL_METRICS
 
 
@@ -91,8 +92,19 @@ def test_it_formats_each_metric_by_its_kind():
     assert fmt.metric_value("expectancy", -12.5) == "-12.50"
 
 
-def test_it_catalogues_every_contract_metric_in_one_of_three_groups():
-    assert set(fmt.METRICS) == set(ALL_METRICS)
+def test_it_catalogues_every_contract_metric_and_every_analytics_figure():
+    assert set(fmt.METRICS) == set(ALL_METRICS) | set(ANALYTICS_METRICS)
+    assert {fmt.METRICS[name].group for name in ALL_METRICS} == set(fmt.CONTRACT_GROUPS)
     assert {info.group for info in fmt.METRICS.values()} == set(fmt.GROUPS)
     assert fmt.metric_tone("total_return", -0.1) == "neg"
     assert fmt.metric_tone("max_drawdown", 0.3) == ""
+
+
+def test_it_gives_every_cli_metric_a_unit_and_names_overrides_in_one_line():
+    assert fmt.metric_with_unit("max_drawdown_duration", 70.3021) == "70 d 7 h"
+    assert fmt.metric_with_unit("total_fees", 1550.06) == "1,550.06 (quote currency)"
+    assert fmt.metric_with_unit("avg_bars_held", 67.63) == "67.6 bars"
+    assert fmt.metric_with_unit("win_rate", 0.4327) == "43.27%"
+    overrides = {"params": {"rsi_period": 10, "leverage": 2}, "market": {"start": "2024-03-01"}}
+    assert fmt.overrides_text(overrides) == "market.start=2024-03-01, leverage=2, rsi_period=10"
+    assert fmt.overrides_text({}) == ""

@@ -50,7 +50,7 @@ def test_it_downloads_a_numbered_a4_pdf_of_the_report(alice_client, run_with_tra
         "All sections",
         "Why this run",
         "Total return",
-        "Price and trades",
+        "Price, indicators and trades",
         "strategy: ema_cross",
     ):
         assert expected in everything
