@@ -114,9 +114,16 @@ def duration_seconds(value) -> str:
 
 
 def timestamp(value) -> str:
-    """An epoch-ms int or an aware datetime as "2024-03-01 14:00" (UTC)."""
+    """An epoch-ms int, an aware datetime or ISO 8601 text as "2024-03-01 14:00" (UTC)."""
     if value is None:
         return MISSING
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
     if isinstance(value, datetime):
         moment = value.astimezone(UTC)
     else:

@@ -42,7 +42,8 @@ def cell_edges(values: Sequence) -> np.ndarray:
 
 
 def _viridis(values: np.ndarray, lo: float, hi: float) -> list[str]:
-    scaled = (np.asarray(values) - lo) / (hi - lo) if hi > lo else np.full(np.shape(values), 0.5)
+    flat = np.ravel(np.asarray(values, dtype=np.float64))
+    scaled = (flat - lo) / (hi - lo) if hi > lo else np.full(flat.shape, 0.5)
     return [mpl.colors.to_hex(c) for c in mpl.colormaps["viridis"](np.clip(scaled, 0, 1))]
 
 

@@ -9,4 +9,6 @@ app_name = "sweeps"
 urlpatterns = [
     path("", views.sweep_list, name="sweep-list"),
     path("<int:pk>/", views.sweep_report, name="sweep-report"),
+    path("<int:pk>/trials/", views.sweep_trials, name="sweep-trials"),
+    path("<int:pk>/promote/", views.sweep_promote, name="sweep-promote"),
 ]
