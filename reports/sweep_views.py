@@ -207,16 +207,20 @@ def sweep_trials(request, pk: int):
         "rows": _trial_rows(run, page.object_list, numbers, first),
         "columns": sortable,
         "ordering": ordering,
-        "ordering_label": (
-            f"{metric_label(run.objective_metric) if ordering.endswith('objective') else metric_label(ordering.lstrip('-'))}"
-            f", {'highest' if ordering.startswith('-') else 'lowest'} first"
-            if ordering
-            else ""
-        ),
+        "ordering_label": _ordering_label(run, ordering),
         "ranked": not ordering,
         "metric_label": metric_label(run.objective_metric),
     }
     return render(request, "reports/sweep_trials.html", context)
+
+
+def _ordering_label(run, ordering: str) -> str:
+    """ "-win_rate" → "Win rate, highest first" (the objective by its metric's label)."""
+    if not ordering:
+        return ""
+    name = ordering.lstrip("-")
+    label = metric_label(run.objective_metric if name == "objective" else name)
+    return f"{label}, {'highest' if ordering.startswith('-') else 'lowest'} first"
 
 
 @login_required
