@@ -179,6 +179,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# 24-hour ISO-like dates in UTC everywhere (backtest_project/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["backtest_project.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 try:  # WhiteNoise warns on a missing root; a read-only image has it from collectstatic.

@@ -12,17 +12,14 @@ from django.utils.html import format_html
 
 from backtests import services
 from backtests.models import BacktestRun
+from reports.format import integer, metric_label, metric_value, overrides_text
 
 TRADES_PER_PAGE = 50
 MAX_COMPARE = 6
 
 
-def _pct(value) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
-
-
-def _num(value) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+# The admin's wide tables need the page's width more than a second navigation column.
+admin.site.enable_nav_sidebar = False
 
 
 @admin.register(BacktestRun)
@@ -30,16 +27,15 @@ class BacktestRunAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "spec_version",
+        "overrides_col",
         "status",
-        "symbol",
-        "timeframe",
+        "market",
         "period",
         "total_return_col",
         "sharpe_col",
         "max_drawdown_col",
         "win_rate_col",
-        "total_trades",
-        "queued_at",
+        "trades_col",
     )
     list_display_links = ("id", "spec_version")
     list_filter = ("status", "strategy", "symbol", "timeframe")
@@ -62,7 +58,8 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "worker",
         "error",
         "timings",
-        "candle_count",
+        "candles_col",
+        "overrides_col",
         "parameters",
         "metrics_table",
         "links",
@@ -71,10 +68,10 @@ class BacktestRunAdmin(admin.ModelAdmin):
         (None, {"fields": ("spec_version", "owner", "status", "error", "links")}),
         (
             "Market",
-            {"fields": ("strategy", "symbol", "timeframe", "period_start", "period_end", "candle_count")},
+            {"fields": ("strategy", "symbol", "timeframe", "period_start", "period_end", "candles_col")},
         ),
         ("Execution", {"fields": ("queued_at", "started_at", "finished_at", "worker", "timings")}),
-        ("Parameters", {"fields": ("parameters",)}),
+        ("Parameters", {"fields": ("overrides_col", "parameters")}),
         ("Metrics", {"fields": ("metrics_table",)}),
     )
     change_form_template = "admin/backtests/backtestrun/change_form.html"
@@ -87,30 +84,46 @@ class BacktestRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="spec", ordering="spec__name")
     def spec_version(self, run):
-        return f"{run.spec.name} v{run.spec.version}"
+        return format_html('<span style="white-space: nowrap">{} v{}</span>', run.spec.name, run.spec.version)
 
-    @admin.display(description="period")
+    @admin.display(description="market", ordering="symbol")
+    def market(self, run):
+        return format_html('<span style="white-space: nowrap">{} {}</span>', run.symbol, run.timeframe)
+
+    @admin.display(description="trades", ordering="total_trades")
+    def trades_col(self, run):
+        return integer(run.total_trades)
+
+    @admin.display(description="overrides")
+    def overrides_col(self, run):
+        return overrides_text(run.overrides) or "—"
+
+    @admin.display(description="period (UTC)")
     def period(self, run):
         if not run.period_start:
             return "all data"
         end = run.period_end.date() if run.period_end else "…"
-        return f"{run.period_start.date()} → {end}"
+        return format_html('<span style="white-space: nowrap">{} → {}</span>', run.period_start.date(), end)
 
     @admin.display(description="return", ordering="total_return")
     def total_return_col(self, run):
-        return _pct(run.total_return)
+        return metric_value("total_return", run.total_return)
 
-    @admin.display(description="sharpe", ordering="sharpe_ratio")
+    @admin.display(description="Sharpe", ordering="sharpe_ratio")
     def sharpe_col(self, run):
-        return _num(run.sharpe_ratio)
+        return metric_value("sharpe_ratio", run.sharpe_ratio)
 
     @admin.display(description="max DD", ordering="max_drawdown")
     def max_drawdown_col(self, run):
-        return _pct(run.max_drawdown)
+        return metric_value("max_drawdown", run.max_drawdown)
 
     @admin.display(description="win rate", ordering="win_rate")
     def win_rate_col(self, run):
-        return _pct(run.win_rate)
+        return metric_value("win_rate", run.win_rate)
+
+    @admin.display(description="candles", ordering="candle_count")
+    def candles_col(self, run):
+        return integer(run.candle_count)
 
     @admin.display(description="timings")
     def timings(self, run):
@@ -134,7 +147,12 @@ class BacktestRunAdmin(admin.ModelAdmin):
         if not run.metrics:
             return "—"
         rows = "".join(
-            format_html("<tr><th>{}</th><td>{}</td></tr>", name, "null" if value is None else f"{value:.6g}")
+            format_html(
+                '<tr><th title="{}">{}</th><td style="text-align: right">{}</td></tr>',
+                name,
+                metric_label(name),
+                metric_value(name, value),
+            )
             for name, value in run.ordered_metrics.items()
         )
         return format_html("<table>{}</table>", format_html(rows))

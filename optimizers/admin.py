@@ -15,15 +15,12 @@ from django.utils.html import format_html, format_html_join
 
 from optimizers import services
 from optimizers.models import OptimizationRun, SweepChunk, Trial
-from optimizers.selectors import top_trials
+from optimizers.selectors import top_trials, trial_numbers
+from reports.format import duration_seconds, metric_label, metric_value, timestamp
 
 
-def _num(value, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:,.{digits}g}"
-
-
-def _pct(value) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
+def _params(params) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (params or {}).items()) or "—"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,10 +41,9 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         "progress_col",
         "objective_col",
         "best_col",
-        "symbol",
-        "timeframe",
+        "market",
         "owner",
-        "queued_at",
+        "queued_col",
     )
     list_display_links = ("id", "spec_version")
     list_filter = ("status", "method", "strategy", "symbol")
@@ -64,11 +60,11 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         "error",
         "links",
         "progress_col",
-        "generation",
+        "generation_col",
         "queued_at",
         "started_at",
         "finished_at",
-        "eval_seconds",
+        "eval_col",
         "candle_count",
         "objective_col",
         "best_col",
@@ -87,11 +83,11 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
             {
                 "fields": (
                     "progress_col",
-                    "generation",
+                    "generation_col",
                     "queued_at",
                     "started_at",
                     "finished_at",
-                    "eval_seconds",
+                    "eval_col",
                     "candle_count",
                 )
             },
@@ -105,6 +101,14 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
     def spec_version(self, run):
         return f"{run.spec.name} v{run.spec.version}"
 
+    @admin.display(description="market", ordering="symbol")
+    def market(self, run):
+        return format_html('<span style="white-space: nowrap">{} {}</span>', run.symbol, run.timeframe)
+
+    @admin.display(description="queued (UTC)", ordering="queued_at")
+    def queued_col(self, run):
+        return format_html('<span style="white-space: nowrap">{}</span>', timestamp(run.queued_at))
+
     @admin.display(description="base backtest")
     def backtest_version(self, run):
         return f"{run.backtest_spec.name} v{run.backtest_spec.version}"
@@ -114,18 +118,29 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         done = f"{run.evaluated:,} / {run.total_combinations:,} ({run.progress * 100:.0f}%)"
         return f"{done}, chunks {run.chunks_done}/{run.chunks_total}"
 
+    @admin.display(description="generation")
+    def generation_col(self, run):
+        # only a genetic search has generations (-1 before the first one starts)
+        if run.method != "genetic" or run.generation < 0:
+            return "—"
+        return f"{run.generation + 1:,}"
+
+    @admin.display(description="evaluation time", ordering="eval_seconds")
+    def eval_col(self, run):
+        return duration_seconds(run.eval_seconds)
+
     @admin.display(description="objective")
     def objective_col(self, run):
-        suffix = f", >= {run.min_trades} trades" if run.min_trades else ""
-        return f"{run.objective_direction} {run.objective_metric}{suffix}"
+        suffix = f", at least {run.min_trades} trades" if run.min_trades else ""
+        return f"{run.objective_direction} {metric_label(run.objective_metric)}{suffix}"
 
     @admin.display(description="best", ordering="best_objective")
     def best_col(self, run):
-        return _num(run.best_objective)
+        return metric_value(run.objective_metric, run.best_objective)
 
     @admin.display(description="best params")
     def best_params_text(self, run):
-        return json.dumps(run.best_params) if run.best_params else "—"
+        return _params(run.best_params)
 
     @admin.display(description="links")
     def links(self, run):
@@ -146,29 +161,32 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         rows = top_trials(run, top_n)
         if not rows:
             return "—"
+        numbers = trial_numbers(run, [t.pk for t in rows])
+        metric = run.objective_metric
         body = format_html_join(
             "",
-            "<tr><td>{}</td><td>#{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
             "<td>{}</td><td>{}</td></tr>",
             (
                 (
                     i + 1,
-                    t.pk,
-                    json.dumps(t.params),
-                    _num(t.objective),
-                    _pct(t.total_return),
-                    _num(t.sharpe_ratio, 3),
-                    _pct(t.max_drawdown),
-                    t.total_trades,
-                    _num((t.oos_metrics or {}).get(run.objective_metric)),
+                    numbers.get(t.pk),
+                    _params(t.params),
+                    metric_value(metric, t.objective),
+                    metric_value("total_return", t.total_return),
+                    metric_value("sharpe_ratio", t.sharpe_ratio),
+                    metric_value("max_drawdown", t.max_drawdown),
+                    metric_value("total_trades", t.total_trades),
+                    metric_value(metric, (t.oos_metrics or {}).get(metric)),
                 )
                 for i, t in enumerate(rows)
             ),
         )
         return format_html(
-            "<table><thead><tr><th>rank</th><th>trial</th><th>params</th><th>{}</th><th>return</th><th>sharpe</th>"
-            "<th>max DD</th><th>trades</th><th>out of sample</th></tr></thead><tbody>{}</tbody></table>",
-            run.objective_metric,
+            "<table><thead><tr><th>rank</th><th>trial</th><th>params</th><th>{}</th><th>return</th>"
+            "<th>Sharpe</th><th>max DD</th><th>trades</th><th>out of sample</th></tr></thead>"
+            "<tbody>{}</tbody></table><p>Trial numbers count this sweep's trials in evaluation order.</p>",
+            metric_label(metric),
             body,
         )
 
@@ -225,14 +243,14 @@ class TrialAdmin(ReadOnlyAdmin):
         "run",
         "generation",
         "params_text",
-        "objective",
+        "objective_col",
         "qualified",
-        "total_return",
-        "sharpe_ratio",
-        "max_drawdown",
-        "win_rate",
+        "return_col",
+        "sharpe_col",
+        "max_drawdown_col",
+        "win_rate_col",
         "total_trades",
-        "profit_factor",
+        "profit_factor_col",
     )
     list_filter = ("qualified", "generation")
     list_select_related = ("run",)
@@ -244,7 +262,7 @@ class TrialAdmin(ReadOnlyAdmin):
         "generation",
         "params_text",
         "params_hash",
-        "objective",
+        "objective_col",
         "score",
         "metrics_text",
     )
@@ -252,7 +270,31 @@ class TrialAdmin(ReadOnlyAdmin):
 
     @admin.display(description="params")
     def params_text(self, trial):
-        return json.dumps(trial.params)
+        return _params(trial.params)
+
+    @admin.display(description="objective", ordering="score")
+    def objective_col(self, trial):
+        return metric_value(trial.run.objective_metric, trial.objective)
+
+    @admin.display(description="return", ordering="total_return")
+    def return_col(self, trial):
+        return metric_value("total_return", trial.total_return)
+
+    @admin.display(description="Sharpe", ordering="sharpe_ratio")
+    def sharpe_col(self, trial):
+        return metric_value("sharpe_ratio", trial.sharpe_ratio)
+
+    @admin.display(description="max DD", ordering="max_drawdown")
+    def max_drawdown_col(self, trial):
+        return metric_value("max_drawdown", trial.max_drawdown)
+
+    @admin.display(description="win rate", ordering="win_rate")
+    def win_rate_col(self, trial):
+        return metric_value("win_rate", trial.win_rate)
+
+    @admin.display(description="PF", ordering="profit_factor")
+    def profit_factor_col(self, trial):
+        return metric_value("profit_factor", trial.profit_factor)
 
     @admin.display(description="metrics")
     def metrics_text(self, trial):
