@@ -8,12 +8,10 @@ layout's text must not be able to make the server fetch anything.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.core.cache import cache
 
 from reports.layouts import resolve_layout
-from reports.render import run_report_html
+from reports.render import SECTIONS_CACHE_VERSION, layout_key, run_report_html
 from reports.run_data import chart_cache_seconds
 
 # Bump when the PDF's look changes, so cached PDFs of the old look are not served.
@@ -33,13 +31,8 @@ def pdf_cache_key(run) -> str | None:
     None for a run that has not succeeded (its status page changes)."""
     if run.status != "succeeded":
         return None
-    layout = resolve_layout(run)
-    which = (
-        f"spec{layout.spec.pk}"
-        if layout.spec is not None
-        else f"default-{hashlib.sha1(layout.note.encode()).hexdigest()[:8]}"
-    )
-    return f"report:pdf:v{PDF_CACHE_VERSION}:run{run.pk}:{which}"
+    versions = f"v{PDF_CACHE_VERSION}.{SECTIONS_CACHE_VERSION}"
+    return f"report:pdf:{versions}:run{run.pk}:{layout_key(resolve_layout(run))}"
 
 
 def run_report_pdf(run) -> bytes:

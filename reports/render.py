@@ -6,17 +6,21 @@ same when saved, printed or handed to WeasyPrint, with no static-file lookup.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from reports.compare import compare_context
 from reports.format import overrides_text
 from reports.layouts import resolve_layout
-from reports.sections import PageRequest, build_sections
+from reports.run_data import ANALYTICS_VERSION, RunData, chart_cache_seconds
+from reports.sections import CHART_CACHE_VERSION, PageRequest, build_sections
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
 
@@ -41,19 +45,53 @@ def _settings_rows(mapping: Any) -> list[tuple[str, str]]:
     ]
 
 
+# Bump with any change to what the sections render (their templates included).
+SECTIONS_CACHE_VERSION = 1
+# Pages of the trade list beyond this are rendered every time (no cache entry each).
+CACHED_TRADE_PAGES = 200
+
+
+def layout_key(layout) -> str:
+    """A layout's identity in cache keys: its spec row (one immutable version), or the
+    built-in default (with why it is used)."""
+    if layout.spec is not None:
+        return f"spec{layout.spec.pk}"  # a spec row is one immutable version
+    return "default-" + hashlib.sha1(layout.note.encode()).hexdigest()[:8]
+
+
+def sections_html(run, layout, *, pdf: bool, trades_page: int) -> SafeString:
+    """The rendered sections of a succeeded run's report. Cached per (run, layout
+    version, trade page, print): a succeeded run's results never change, so a cached
+    page costs a cache read instead of drawing, computing and rendering every section.
+    A page missing something that may come back (candles deleted since the run) is not
+    cached."""
+    versions = f"v{SECTIONS_CACHE_VERSION}.{CHART_CACHE_VERSION}.{ANALYTICS_VERSION}"
+    where = f"{layout_key(layout)}:p{trades_page}:{'pdf' if pdf else 'web'}"
+    key = f"report:sections:{versions}:run{run.pk}:{where}"
+    cacheable = trades_page <= CACHED_TRADE_PAGES
+    html = cache.get(key) if cacheable else None
+    if html is None:
+        data = RunData(run)
+        sections = build_sections(run, layout, data=data, page=PageRequest(trades_page=trades_page, pdf=pdf))
+        context = {"sections": sections, "run": run, "pdf": pdf}
+        html = render_to_string("reports/partials/sections.html", context)
+        if cacheable and data.complete:
+            cache.set(key, html, timeout=chart_cache_seconds())
+    return mark_safe(html)  # rendered by our own templates, autoescaped there
+
+
 def run_report_context(run, *, pdf: bool = False, trades_page: int = 1) -> dict[str, Any]:
     """Everything ``reports/run_report.html`` needs; sections only for a succeeded run.
     ``trades_page``: the page of the trade list shown (the PDF lists its first rows)."""
     config = run.config or {}
     succeeded = run.status == "succeeded"
     layout = resolve_layout(run) if succeeded else None
-    page = PageRequest(trades_page=trades_page, pdf=pdf)
     return {
         "run": run,
         "spec": run.spec,
         "succeeded": succeeded,
         "layout": layout,
-        "sections": build_sections(run, layout, page=page) if layout is not None else [],
+        "sections_html": sections_html(run, layout, pdf=pdf, trades_page=trades_page) if layout else "",
         "overrides_text": overrides_text(run.overrides),
         "period": _period(run),
         "params": _settings_rows(config.get("params")),

@@ -48,6 +48,9 @@ class RunData:
 
     def __init__(self, run):
         self.run = run
+        # False once something that may come back later was missing (the candles):
+        # what was rendered from this data must not be cached
+        self.complete = True
 
     @cached_property
     def equity(self) -> tuple[np.ndarray, np.ndarray]:
@@ -125,11 +128,13 @@ class RunData:
         try:
             candles = candles_load(symbol, timeframe, market.get("start"), market.get("end"))
         except NoCandles as exc:
+            self.complete = False
             raise CandlesMissing(
                 f"The candles of {symbol} {timeframe} for this run are no longer stored, so the price "
                 f"chart and the benchmark cannot be drawn ({exc}). Load them again to see them."
             ) from None
         if len(candles.ts) == 0:
+            self.complete = False
             raise CandlesMissing(f"No candles of {symbol} {timeframe} are stored for this run's period.")
         return candles
 

@@ -26,7 +26,6 @@ import numpy as np
 from django.core.cache import cache
 
 from reports import charts
-from reports.analytics.drawdowns import drawdown_periods
 from reports.analytics.returns import period_returns
 from reports.analytics.summary import ANALYTICS_METRICS
 from reports.charts import NothingToDraw, Size
@@ -134,13 +133,16 @@ def sharpe_window(section: dict[str, Any], ts: np.ndarray) -> int:
     return charts.default_sharpe_window(ts)
 
 
-def _worst_periods(ts: np.ndarray, equity: np.ndarray, count: int) -> charts.Periods | None:
+def _worst_periods(data: RunData, count: int) -> charts.Periods | None:
+    """The ``count`` deepest drawdown periods (from the run's analytics, which keep the
+    ten deepest), peak to recovery or to the last bar, numbered as in their table."""
     if count <= 0:
         return None
-    worst = drawdown_periods(ts, equity).worst(count)
-    end = np.where(worst.recovery >= 0, worst.recovery, ts.shape[0] - 1)
-    labels = tuple(str(i + 1) for i in range(len(worst)))
-    return charts.Periods(ts[worst.peak], ts[end], labels)
+    rows = data.analytics["drawdowns"][:count]
+    last = int(data.equity[0][-1])
+    start = np.array([row["peak"] for row in rows], dtype=np.int64)
+    end = np.array([last if row["recovery"] is None else row["recovery"] for row in rows], dtype=np.int64)
+    return charts.Periods(start, end, tuple(str(i + 1) for i in range(len(rows))))
 
 
 def render_chart(kind: str, section: dict[str, Any], data: RunData, size: Size) -> str:
@@ -182,7 +184,7 @@ def render_chart(kind: str, section: dict[str, Any], data: RunData, size: Size) 
             currency=data.currency,
             initial=data.initial_capital,
             log=section.get("log") is True,
-            periods=_worst_periods(ts, equity, _int_option(section, "drawdowns", DEFAULT_DRAWDOWN_BANDS)),
+            periods=_worst_periods(data, _int_option(section, "drawdowns", DEFAULT_DRAWDOWN_BANDS)),
             benchmark=bench,
         )
     if kind == "drawdown":

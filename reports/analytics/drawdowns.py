@@ -66,13 +66,19 @@ def drawdown_periods(ts: np.ndarray, equity: np.ndarray) -> DrawdownPeriods:
     peak = first - 1
     recovered = last + 1 < n
     recovery = np.where(recovered, last + 1, -1)
-    # valley: the lowest equity of each period, the first such bar (lexsort on the
-    # period, then the value, then the index).
-    rows = np.flatnonzero(under)
-    period_of = np.searchsorted(first, rows, side="right") - 1
-    order = np.lexsort((rows, equity[rows], period_of))
-    starts = np.searchsorted(period_of[order], np.arange(first.shape[0]))
-    valley = rows[order][starts]
+    # valley: the lowest equity of each period, the first such bar. The bars between
+    # one period's end and the next period's start are at or above the running peak,
+    # so above every value of the period before: the minimum over [first_k, first_k+1)
+    # is the period's own minimum.
+    if first.shape[0]:
+        lowest = np.minimum.reduceat(equity, first)
+        span = np.diff(np.append(first, n))
+        period_of = np.repeat(np.arange(first.shape[0]), span)
+        at_low = np.flatnonzero(equity[first[0] :] == lowest[period_of]) + first[0]
+        # the first bar at the low of each period: bars are in period order
+        valley = at_low[np.searchsorted(at_low, first)]
+    else:
+        valley = np.empty(0, dtype=np.int64)
     base = peak_value[first]
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.where(base > 0, 1.0 - equity[valley] / np.where(base > 0, base, 1.0), 1.0)

@@ -27,11 +27,14 @@ def bar_returns(equity: np.ndarray) -> np.ndarray:
 
 
 def minutes_per_bar(ts: np.ndarray) -> float:
-    """The median bar step in minutes (1.0 for fewer than two bars)."""
+    """The median bar step in minutes (1.0 for fewer than two bars), over at most
+    about 4,000 evenly spread steps: gaps are rare, and a median of a million steps
+    costs more than the chart it sizes."""
     ts = np.asarray(ts, dtype=np.int64)
     if ts.shape[0] < 2:
         return 1.0
-    return float(np.median(np.diff(ts))) / 60_000.0
+    steps = np.diff(ts)
+    return float(np.median(steps[:: max(1, steps.shape[0] // 4000)])) / 60_000.0
 
 
 def bars_per_year(ts: np.ndarray) -> float:

@@ -46,9 +46,9 @@ def test_it_does_not_load_the_run_data_when_every_chart_is_cached(
 ):
     url = reverse("reports:run-report", args=[run_with_trades.pk])
     alice_client.get(url)
-    # session, user, run (with spec and owner), layout, the trades table's page:
-    # no equity curve, no full trade scan, no candles
-    with django_assert_num_queries(5):
+    # session, user, run (with spec and owner), layout; the sections come whole from the
+    # cache: no equity curve, no trades, no candles
+    with django_assert_num_queries(4):
         assert alice_client.get(url).status_code == 200
 
 
@@ -60,3 +60,18 @@ def test_it_does_not_cache_a_missing_candles_note(alice, alice_client, every_spe
     html = alice_client.get(reverse("reports:run-report", args=[run.pk])).content.decode()
     assert "no longer stored" in html
     assert cache.get(chart_cache_key(run, section, CHART_SIZES["price_with_trades"])) is None
+
+
+def test_it_does_not_cache_sections_rendered_without_the_candles(alice, alice_client, every_spec, draws):
+    from tests.factories import make_run
+
+    run = make_run(alice, every_spec, bars=600)  # candles never stored
+    url = reverse("reports:run-report", args=[run.pk])
+    alice_client.get(url)
+    drawn = len(draws)
+    html = alice_client.get(url).content.decode()
+    assert "no longer stored" in html
+    assert drawn == 5  # every chart but the price chart, drawn once and cached
+    assert len(draws) == drawn  # the charts come from the cache, the page is rendered again
+    assert cache.keys(f"report:sections:*:run{run.pk}:*") == []
+    assert cache.keys("report:chart:*")  # while the charts are cached
