@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -43,13 +44,18 @@ def test_the_page_shows_progress_best_heatmap_and_top(
     client.force_login(alice)
     page = client.get(f"/sweeps/{run.pk}/?x=rsi_oversold&y=rsi_period").content.decode()
     assert f"{GRID_COMBINATIONS} of {GRID_COMBINATIONS} combinations" in page
-    assert f"trial #{run.best_trial_id}" in page
+    # the best trial by its number within this sweep, never its primary key
+    number = run.trials.filter(id__lte=run.best_trial_id).count()
+    assert f"Trial {number} of {GRID_COMBINATIONS}:" in page
+    # facts are separated, metrics named by their labels, times in UTC
+    assert '<span class="fact">' in page and "maximize total_return" not in page
+    assert "Total return" in page and "total_return</th>" not in page
     assert 'id="heatmap"' in page and "<svg" in page.split('id="heatmap"')[1]
     assert '<option value="rsi_oversold" selected>' in page
     assert "Top 5" in page
     assert 'http-equiv="refresh"' not in page  # finished: no auto-refresh
     bad = client.get(f"/sweeps/{run.pk}/?x=rsi_period&y=rsi_period").content.decode()
-    assert "choose two different swept parameters" in bad
+    assert "Choose two different swept parameters" in bad
     listing = client.get("/sweeps/").content.decode()
     assert f'href="/sweeps/{run.pk}/"' in listing
 
@@ -87,7 +93,11 @@ def test_the_page_of_a_genetic_sweep_with_out_of_sample(
     page = client.get(f"/sweeps/{run.pk}/").content.decode()
     assert "<svg" in page.split('id="generations"')[1].split("</section>")[0]
     assert "<svg" in page.split('id="out-of-sample"')[1].split("</section>")[0]
-    assert 'title="sharpe_ratio on the held-out bars">out of sample</th>' in page
+    assert 'title="Sharpe ratio on the held-out bars">out of sample</th>' in page
+    top = page.split('id="top"')[1].split("</section>")[0]
+    header = top.split("</thead>")[0]
+    assert header.count(">Sharpe ratio</th>") == 1  # the objective is not repeated among the columns
+    assert "(the genetic search samples the space)" in page  # blank heatmap cells explained
 
 
 def test_the_page_of_a_walk_forward(client, candles, alice, django_capture_on_commit_callbacks):
@@ -111,7 +121,9 @@ def test_admin_pages_render_for_staff(
     assert listing.status_code == 200
     assert f"{GRID_COMBINATIONS} / {GRID_COMBINATIONS} (100%)" in listing.content.decode()
     detail = client.get(f"/admin/optimizers/optimizationrun/{run.pk}/change/").content.decode()
-    assert "Top trials" in detail and f"#{run.best_trial_id}" in detail
+    assert "Top trials" in detail and "Trial numbers count this sweep" in detail
+    assert "Generation:</label>" in detail and '<div class="readonly">—</div>' in detail  # a grid sweep
+    assert "Evaluation time:" in detail
     assert client.get(f"/admin/optimizers/trial/?run__exact={run.pk}&o=5").status_code == 200
     assert client.get(f"/admin/optimizers/sweepchunk/?run__exact={run.pk}").status_code == 200
     response = client.post(
@@ -155,3 +167,30 @@ def test_the_command_resolves_the_owner_and_names_errors(grid_spec, alice, monke
     out = StringIO()
     call_command("sweep", "grid", stdout=out)  # owner from SPEC_OWNER, queued only
     assert OptimizationRun.objects.get().owner == alice
+
+
+def test_every_trial_is_listed_sortable_and_each_can_be_promoted(
+    client, grid_spec, alice, bob, django_capture_on_commit_callbacks
+):
+    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    client.force_login(alice)
+    page = client.get(f"/sweeps/{run.pk}/trials/?ordering=-win_rate").content.decode()
+    assert f"{GRID_COMBINATIONS} trials, sorted by Win rate, highest first" in page
+    rates = [
+        float(v)
+        for v in re.findall(r'<td class="num ">(\d+\.\d\d)%</td>\s*<td class="num ">[\d,]+</td>', page)
+    ]
+    assert rates == sorted(rates, reverse=True) and rates
+    assert page.count('name="trial"') == min(GRID_COMBINATIONS, 50)
+    worst = run.trials.order_by("score").first()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"/sweeps/{run.pk}/promote/", {"trial": worst.pk})
+    assert response.status_code == 302 and response["Location"].startswith("/runs/")
+    from backtests.models import BacktestRun
+
+    promoted = BacktestRun.objects.get(pk=int(response["Location"].strip("/").split("/")[-1]))
+    assert promoted.config["params"]["rsi_period"] == worst.params["rsi_period"]
+    assert client.get(f"/sweeps/{run.pk}/promote/").status_code == 405
+    client.force_login(bob)
+    assert client.post(f"/sweeps/{run.pk}/promote/", {"trial": worst.pk}).status_code == 404
+    assert client.get(f"/sweeps/{run.pk}/trials/").status_code == 404

@@ -222,6 +222,9 @@ def test_a_sweep_carries_the_strategys_own_constraints(alice):
     assert Spec.objects.get(kind="Sweep").data["constraints"] == ["rsi_oversold < rsi_overbought"]
 
 
+CHART_OPTIONS = {"window": None, "log": None, "drawdowns": None, "benchmark": None, "indicators": None}
+
+
 def test_it_normalises_a_report_layout(alice):
     text = LAYOUT + (
         "  - {type: chart, chart: rolling_sharpe}\n"
@@ -236,9 +239,16 @@ def test_it_normalises_a_report_layout(alice):
         "title": None,
         "sections": [
             {"type": "metrics", "title": None, "metrics": ["total_return", "sharpe_ratio"], "group": None},
-            {"type": "chart", "title": None, "chart": "equity", "window": None},
-            {"type": "chart", "title": None, "chart": "rolling_sharpe", "window": None},
-            {"type": "table", "title": "By month", "table": "monthly", "limit": None, "sort": "-return"},
+            {"type": "chart", "title": None, "chart": "equity", **CHART_OPTIONS},
+            {"type": "chart", "title": None, "chart": "rolling_sharpe", **CHART_OPTIONS},
+            {
+                "type": "table",
+                "title": "By month",
+                "table": "monthly",
+                "limit": None,
+                "sort": "-return",
+                "page_size": None,
+            },
             {"type": "text", "title": None, "text": "Hello"},
         ],
     }
