@@ -246,6 +246,16 @@ CASES = [
         [("sections[2].type", 6, 12, "'heatmap' is not one of ['metrics', 'chart', 'table', 'text']")],
     ),
     Case(
+        "chart-option-on-another-chart",
+        LAYOUT + "  - {type: chart, chart: drawdown, log: true}\n",
+        [("sections[2].log", 6, 36, "log applies only to chart: equity")],
+    ),
+    Case(
+        "sort-on-an-analytics-table",
+        LAYOUT + "  - {type: table, table: drawdowns, sort: depth}\n",
+        [("sections[2].sort", 6, 37, "sort applies only to the trades and monthly tables")],
+    ),
+    Case(
         "unknown-metric",
         LAYOUT.replace("sharpe_ratio]", "sharpe]"),
         [("sections[0].metrics[1]", 4, 45, "'sharpe' is not one of ['total_return'")],

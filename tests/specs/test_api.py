@@ -80,7 +80,7 @@ def test_it_applies_json_yaml_text_and_json_documents(api):
             "line": None,
             "column": None,
             "message": "'pie' is not one of ['equity', 'drawdown', 'price_with_trades', 'monthly_returns', "
-            "'trade_returns', 'rolling_sharpe']",
+            "'trade_returns', 'rolling_sharpe', 'benchmark', 'return_distribution']",
         }
     ]
 

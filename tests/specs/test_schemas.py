@@ -37,13 +37,16 @@ def test_each_kind_has_a_valid_draft_2020_12_schema_file(kind):
 
 
 def test_the_schema_files_list_exactly_the_engine_metric_names():
+    """Sweeps optimise the engine's metrics; a report's metrics sections may also show
+    the report analytics, listed after them."""
     from engine.enums import METRIC_NAMES
+    from reports.analytics.summary import ANALYTICS_METRICS
 
     sweep = file_schema("Sweep")["properties"]["objective"]["properties"]["metric"]["enum"]
     sections = file_schema("ReportLayout")["properties"]["sections"]["items"]["allOf"]
     (metrics,) = [rule["then"] for rule in sections if rule["if"]["properties"]["type"]["const"] == "metrics"]
     assert sweep == list(METRIC_NAMES)
-    assert metrics["properties"]["metrics"]["items"]["enum"] == list(METRIC_NAMES)
+    assert metrics["properties"]["metrics"]["items"]["enum"] == [*METRIC_NAMES, *ANALYTICS_METRICS]
 
 
 def test_the_execution_defaults_match_the_engine():
