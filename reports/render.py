@@ -46,7 +46,7 @@ def _settings_rows(mapping: Any) -> list[tuple[str, str]]:
 
 
 # Bump with any change to what the sections render (their templates included).
-SECTIONS_CACHE_VERSION = 1
+SECTIONS_CACHE_VERSION = 2
 # Pages of the trade list beyond this are rendered every time (no cache entry each).
 CACHED_TRADE_PAGES = 200
 

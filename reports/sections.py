@@ -35,7 +35,7 @@ from reports.layouts import CHART_TYPES, SECTION_TYPES, TABLE_TYPES, Layout
 from reports.run_data import CandlesMissing, RunData, chart_cache_seconds
 
 # Bump when a chart's drawing changes, so cached SVGs of the old look are not served.
-CHART_CACHE_VERSION = 2
+CHART_CACHE_VERSION = 3
 
 CHART_SIZES = {
     "equity": Size(1000, 330),

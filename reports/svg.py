@@ -479,11 +479,13 @@ class Chart:
         extra = f' font-weight="{weight}"' if weight else ""
         if anchor != "start":
             extra += f' text-anchor="{anchor}"'
+        head = f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}"'
+        body = f"{extra}>{escape(text)}</text>"
         if halo:
-            extra += ' stroke="white" stroke-width="3" paint-order="stroke"'
-        return (
-            f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}" fill="{color}"{extra}>{escape(text)}</text>'
-        )
+            # a white outline under the text, as a separate element: paint-order is
+            # not understood everywhere (WeasyPrint would paint the outline over it)
+            return f'{head} fill="white" stroke="white" stroke-width="3"{body}{head} fill="{color}"{body}'
+        return f'{head} fill="{color}"{body}'
 
     def time_axis(self, label: str | None = None) -> None:
         """Ticks and concise labels along the bottom panel's lower edge, gridlines
