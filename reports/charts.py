@@ -344,9 +344,7 @@ class TradeMarks:
         )
 
     def subset(self, keep: np.ndarray) -> TradeMarks:
-        return TradeMarks(
-            *(np.asarray(getattr(self, f))[keep] for f in self.__dataclass_fields__)  # type: ignore[arg-type]
-        )
+        return TradeMarks(*(np.asarray(getattr(self, f))[keep] for f in self.__dataclass_fields__))
 
 
 def markers_to_keep(trades: TradeMarks, cap: int) -> np.ndarray:
@@ -705,7 +703,7 @@ def compare_equity_svg(curves: Sequence[Curve], *, size: Size = Size(1000, 340))
         raise NothingToDraw("None of these runs has an equity curve.")
     t0 = min(int(c.ts[0]) for c in drawable)
     t1 = max(int(c.ts[-1]) for c in drawable)
-    chart = svg.Chart(size.width, size.height, top=30 + 16 * ((len(drawable) - 1) // 3))
+    chart = svg.Chart(size.width, size.height)
     panel = chart.panel()
     chart.set_x(float(t0), float(max(t1, t0 + 1)))
     series = []
@@ -721,5 +719,4 @@ def compare_equity_svg(curves: Sequence[Curve], *, size: Size = Size(1000, 340))
         chart.legend(curve.label, color)
     panel.auto_y_axis("pct", "return since start", signed=True)
     chart.time_axis()
-    chart.legend_rows = 3
     return finish(chart, "Equity of the compared runs")
