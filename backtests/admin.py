@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from backtests import services
 from backtests.models import BacktestRun
@@ -146,16 +146,15 @@ class BacktestRunAdmin(admin.ModelAdmin):
     def metrics_table(self, run):
         if not run.metrics:
             return "—"
-        rows = "".join(
-            format_html(
-                '<tr><th title="{}">{}</th><td style="text-align: right">{}</td></tr>',
-                name,
-                metric_label(name),
-                metric_value(name, value),
-            )
-            for name, value in run.ordered_metrics.items()
+        rows = format_html_join(
+            "",
+            '<tr><th title="{}">{}</th><td style="text-align: right">{}</td></tr>',
+            (
+                (name, metric_label(name), metric_value(name, value))
+                for name, value in run.ordered_metrics.items()
+            ),
         )
-        return format_html("<table>{}</table>", format_html(rows))
+        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="links")
     def links(self, run):
