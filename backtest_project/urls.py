@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from backtest_project.api_root import api_root
 from backtest_project.health import health
 from backtest_project.observability.scrape import metrics_view
+from reports.api import RunAnalyticsView
 
 api_v1 = [
     path("", api_root, name="root"),
@@ -15,6 +16,7 @@ api_v1 = [
     path("", include("backtests.api.urls")),
     path("", include("specs.api.urls")),
     path("", include("optimizers.api.urls")),
+    path("runs/<int:pk>/analytics/", RunAnalyticsView.as_view(), name="run-analytics"),
 ]
 
 urlpatterns = [

@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from backtests import services
 from backtests.models import BacktestRun
-from reports.format import integer, metric_label, metric_value, overrides_text
+from engine.format import integer, metric_label, metric_value, overrides_text
 
 TRADES_PER_PAGE = 50
 MAX_COMPARE = 6

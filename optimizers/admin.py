@@ -13,10 +13,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from engine.format import duration_seconds, metric_label, metric_value, timestamp
 from optimizers import services
 from optimizers.models import OptimizationRun, SweepChunk, Trial
 from optimizers.selectors import top_trials, trial_numbers
-from reports.format import duration_seconds, metric_label, metric_value, timestamp
 
 
 def _params(params) -> str:

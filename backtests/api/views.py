@@ -25,7 +25,6 @@ from backtests.models import RunEquity
 from backtests.run_config import RunConfigError, backtest_spec_for
 from backtests.selectors import runs_visible_to
 from backtests.series import preview_points
-from reports.run_data import run_analytics
 
 FILTERS = ("status", "strategy", "symbol", "timeframe")
 MAX_EQUITY_POINTS = 10_000
@@ -145,27 +144,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             )
         page = self.paginate_queryset(run.trades.all())
         return self.get_paginated_response(TradeSerializer(page, many=True).data)
-
-    @extend_schema(
-        description=(
-            "Report analytics of a succeeded run (docs/reports.md, Analytics): `metrics` (benchmark, "
-            "drawdown, distribution, calendar and trade figures; null where undefined), `drawdowns` "
-            "(the 10 deepest periods, times in epoch ms), `years`, `breakdowns` (by side and exit "
-            "reason) and `benchmark` (false when the run's candles are gone). 409 for a run that has "
-            "not succeeded."
-        ),
-        responses={200: OpenApiTypes.OBJECT, 409: None},
-    )
-    @action(detail=True, methods=["get"])
-    def analytics(self, request, pk=None):
-        run = self.get_object()
-        found = run_analytics(run)
-        if found is None:
-            return Response(
-                {"detail": f"run {run.pk} is {run.status}: it has no results to analyse"},
-                status=status.HTTP_409_CONFLICT,
-            )
-        return Response({"run": run.pk, **found})
 
     @extend_schema(
         parameters=[OpenApiParameter("points", int, description="At most this many points (min/max kept)")]

@@ -49,7 +49,7 @@ def format_metrics(metrics: dict) -> str:
     """One metric a line, each with its unit: percentages, durations, money in the quote
     currency, ratios (``reports.format``); an undefined metric is "—". --json keeps the
     raw numbers."""
-    from reports.format import metric_with_unit
+    from engine.format import metric_with_unit
 
     width = max(len(name) for name in metrics)
     return "\n".join(f"  {name:<{width}}  {metric_with_unit(name, value)}" for name, value in metrics.items())
