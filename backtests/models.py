@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from engine.enums import METRIC_NAMES
 from jobs.models import Delivery, Job
+from specs.owners import OwnedQuerySet
 
 
 def _metric():
@@ -31,6 +32,7 @@ class BacktestRun(Job, Delivery):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtest_runs"
     )
+    objects = OwnedQuerySet.as_manager()
     overrides = models.JSONField(default=dict, blank=True)
     # The effective configuration (spec data with overrides applied): what ran.
     config = models.JSONField(default=dict)

@@ -11,7 +11,7 @@ import copy
 from typing import Any
 
 from jobs.errors import JobError
-from specs.models import Spec
+from specs.models import Spec, SpecNotFound
 
 OVERRIDABLE = ("params", "market", "execution")
 
@@ -22,24 +22,10 @@ class RunConfigError(JobError):
 
 def backtest_spec_for(user, ref: str | int, version: int | None = None) -> Spec:
     """The Backtest spec ``ref`` (a name, or a numeric id of an exact version) visible to ``user``."""
-    specs = Spec.objects.filter(kind="Backtest")
-    if not user.is_staff:
-        specs = specs.filter(owner=user)
-    ref_text = str(ref).strip()
-    if ref_text.isdigit() and version is None:
-        spec = specs.filter(pk=int(ref_text)).first()
-        if spec is None:
-            raise RunConfigError(
-                f"no Backtest spec with id {ref_text}", {"spec": [f"no Backtest spec with id {ref_text}"]}
-            )
-        return spec
-    # Names are unique per owner, so a name always means the caller's own spec.
-    named = specs.filter(name=ref_text, owner=user)
-    spec = named.filter(version=version).first() if version else named.order_by("-version").first()
-    if spec is None:
-        what = f"{ref_text!r} version {version}" if version else repr(ref_text)
-        raise RunConfigError(f"no Backtest spec named {what}", {"spec": [f"no Backtest spec named {what}"]})
-    return spec
+    try:
+        return Spec.objects.for_ref(user, "Backtest", ref, version)
+    except SpecNotFound as exc:
+        raise RunConfigError(str(exc), {"spec": [str(exc)]}) from None
 
 
 def effective_config(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,4 @@ from backtests.models import BacktestRun
 
 def runs_visible_to(user) -> QuerySet[BacktestRun]:
     """Runs a user may see: their own, or all of them for staff."""
-    runs = BacktestRun.objects.select_related("spec", "owner")
-    if user.is_staff:
-        return runs
-    return runs.filter(owner=user)
+    return BacktestRun.objects.visible_to(user).select_related("spec", "owner")

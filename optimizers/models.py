@@ -19,6 +19,7 @@ from django.db import models
 from django.utils import timezone
 
 from jobs.models import Delivery, Job
+from specs.owners import OwnedQuerySet
 
 
 class RankingIndex(models.Index):
@@ -68,6 +69,7 @@ class OptimizationRun(Job):
     spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="sweeps")
     backtest_spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")
+    objects = OwnedQuerySet.as_manager()
     method = models.CharField(max_length=16, choices=SweepMethod.choices)
     # What runs: the Sweep data plus the base Backtest's strategy/params/market/execution.
     config = models.JSONField(default=dict)

@@ -27,8 +27,9 @@ TRIAL_ORDER_FIELDS = (
 
 def sweeps_visible_to(user) -> QuerySet[OptimizationRun]:
     """Sweeps a user may see: their own, or all of them for staff."""
-    runs = OptimizationRun.objects.select_related("spec", "backtest_spec", "owner", "best_trial")
-    return runs if user.is_staff else runs.filter(owner=user)
+    return OptimizationRun.objects.visible_to(user).select_related(
+        "spec", "backtest_spec", "owner", "best_trial"
+    )
 
 
 def trials_ordered(run: OptimizationRun, ordering: str | None) -> QuerySet[Trial]:

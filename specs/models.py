@@ -11,6 +11,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
+from specs.owners import OwnedQuerySet
+
 NAME_PATTERN = r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$"
 name_validator = RegexValidator(
     NAME_PATTERN,
@@ -24,10 +26,28 @@ class SpecKind(models.TextChoices):
     REPORT_LAYOUT = "ReportLayout", "Report layout"
 
 
-class SpecQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SpecQuerySet:
-        """Staff see every spec; anyone else only their own."""
-        return self if user.is_staff else self.filter(owner=user)
+class SpecNotFound(LookupError):
+    """No spec answers a reference; the message says what was asked for."""
+
+
+class SpecQuerySet(OwnedQuerySet):
+    def for_ref(self, user, kind: str, ref: str | int, version: int | None = None) -> Spec:
+        """The ``kind`` spec ``ref`` visible to ``user``: a numeric id (that exact version),
+        or a name, which always means the user's own spec (names are unique per owner):
+        its ``version``, or the newest. ``SpecNotFound`` otherwise."""
+        specs = self.visible_to(user).filter(kind=kind)
+        text = str(ref).strip()
+        if text.isdigit() and version is None:
+            spec = specs.filter(pk=int(text)).first()
+            if spec is None:
+                raise SpecNotFound(f"no {kind} spec with id {text}")
+            return spec
+        named = specs.filter(name=text, owner=user)
+        spec = named.filter(version=version).first() if version else named.order_by("-version").first()
+        if spec is None:
+            what = f"{text!r} version {version}" if version else repr(text)
+            raise SpecNotFound(f"no {kind} spec named {what}")
+        return spec
 
     def latest_versions(self) -> SpecQuerySet:
         """Only the newest version of each (owner, kind, name)."""

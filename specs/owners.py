@@ -1,7 +1,9 @@
-"""Who owns what a management command applies or runs.
+"""Ownership: who may see a spec, a run or a sweep, and who owns what a command applies.
 
-``--user USERNAME``, else the ``SPEC_OWNER`` environment variable, else the only
-superuser. Anything else is a ``CommandError`` that says what to do.
+- ``OwnedQuerySet.visible_to(user)``: the one visibility rule. Staff see everything;
+  anyone else only their own. Specs, runs and sweeps all use it.
+- ``resolve_owner``: ``--user USERNAME``, else the ``SPEC_OWNER`` environment variable,
+  else the only superuser. Anything else is a ``CommandError`` that says what to do.
 """
 
 from __future__ import annotations
@@ -10,6 +12,15 @@ import os
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
+from django.db import models
+
+
+class OwnedQuerySet(models.QuerySet):
+    """A queryset of objects with an ``owner``."""
+
+    def visible_to(self, user):
+        """Staff see everything; anyone else only their own."""
+        return self if user.is_staff else self.filter(owner=user)
 
 
 def resolve_owner(username: str | None = None):

@@ -21,24 +21,15 @@ from optimizers.services.plan import (
 )
 from optimizers.services.queue import send_coordinator
 from optimizers.space import SpaceError, dicts_from_columns
-from specs.models import Spec
+from specs.models import Spec, SpecNotFound
 
 
 def sweep_spec_for(user, ref: str | int) -> Spec:
     """The Sweep spec ``ref`` (a name: the latest version; or a numeric id) visible to ``user``."""
-    specs = Spec.objects.filter(kind=Spec.Kind.SWEEP)
-    if not user.is_staff:
-        specs = specs.filter(owner=user)
-    text = str(ref).strip()
-    if text.isdigit():
-        spec = specs.filter(pk=int(text)).first()
-        if spec is None:
-            raise SweepError(f"no Sweep spec with id {text}", {"spec": [f"no Sweep spec with id {text}"]})
-        return spec
-    spec = specs.filter(name=text, owner=user).order_by("-version").first()
-    if spec is None:
-        raise SweepError(f"no Sweep spec named {text!r}", {"spec": [f"no Sweep spec named {text!r}"]})
-    return spec
+    try:
+        return Spec.objects.for_ref(user, Spec.Kind.SWEEP, ref)
+    except SpecNotFound as exc:
+        raise SweepError(str(exc), {"spec": [str(exc)]}) from None
 
 
 def sweep_create(*, spec: Spec, owner) -> OptimizationRun:
