@@ -18,21 +18,33 @@ from rest_framework.views import exception_handler
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, then make sure the body is an object with a `detail` message."""
+    """DRF's handler, then make sure the body is an object with a `detail` message
+    (the first problem, e.g. ``"status: 'x' is not one of queued, …"``) and, for
+    field errors, the full list in `errors`."""
     response = exception_handler(exc, context)
     if (response is not None and isinstance(response.data, dict) and "detail" not in response.data) or (
         response is not None and isinstance(response.data, list)
     ):
-        response.data = {"detail": "invalid input", "errors": response.data}
+        response.data = {"detail": _first_problem(response.data), "errors": response.data}
     return response
 
 
-def _is_api(request) -> bool:
+def _first_problem(errors) -> str:
+    if isinstance(errors, dict) and len(errors) == 1:
+        name, messages = next(iter(errors.items()))
+        if isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], str):
+            return f"{name}: {messages[0]}"
+    if isinstance(errors, list) and len(errors) == 1 and isinstance(errors[0], str):
+        return str(errors[0])
+    return "invalid input"
+
+
+def is_api(request) -> bool:
     return request.path.startswith("/api/")
 
 
 def not_found(request, exception=None):
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse({"detail": "not found"}, status=404)
     return defaults.page_not_found(request, exception)
 
@@ -44,13 +56,13 @@ DATABASE_DOWN = "the database is unavailable; try again in a few seconds"
 def server_error(request):
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
         return _database_down(request)
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse({"detail": "internal server error"}, status=500)
     return defaults.server_error(request)
 
 
 def _database_down(request):
-    if _is_api(request):
+    if is_api(request):
         response = JsonResponse({"detail": DATABASE_DOWN}, status=503)
     else:
         body = loader.render_to_string("503.html", {"message": DATABASE_DOWN})
@@ -60,6 +72,6 @@ def _database_down(request):
 
 
 def bad_request(request, exception=None):
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse({"detail": "bad request"}, status=400)
     return defaults.bad_request(request, exception)

@@ -12,6 +12,7 @@ import ipaddress
 import os
 from pathlib import Path
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from backtest_project.env import database_from_url, env_bool, env_int, env_list, env_str
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     # before django_q: its `qcluster` command replaces django-q2's (waits for the
     # services, runs the job housekeeper)
     "jobs",
@@ -56,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "backtest_project.middleware.HostileInputMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # pages inline their SVG charts: gzip takes a report from ~400 KB to ~100 KB
     "django.middleware.gzip.GZipMiddleware",
@@ -153,17 +158,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The site's own login page: the admin's refuses users who are not staff.
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "reports:run-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Rates are "N/second|minute|hour|day" per client address (anonymous) or per user.
+API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "120/minute")
+API_THROTTLE_USER = env_str("API_THROTTLE_USER", "1200/minute")
+# Failed logins and bad API tokens from one address: after AUTH_FAILURE_LIMIT of them
+# within AUTH_FAILURE_WINDOW seconds, that address gets 429 until the window ends.
+AUTH_FAILURE_LIMIT = env_int("AUTH_FAILURE_LIMIT", 10)
+AUTH_FAILURE_WINDOW = env_int("AUTH_FAILURE_WINDOW", 900)
+# Proxies in front of the site that append to X-Forwarded-For (0: use REMOTE_ADDR).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "backtest_project.throttling.LimitedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PARSER_CLASSES": ["backtest_project.parsers.SafeJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "backtest_project.throttling.AnonThrottle",
+        "backtest_project.throttling.UserThrottle",
+    ],
+    "NUM_PROXIES": NUM_PROXIES,
+    "DEFAULT_PAGINATION_CLASS": "backtest_project.pagination.PagePagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backtest_project.api_schema.ApiSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "backtest_project.errors.api_exception_handler",
 }
@@ -172,9 +196,18 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Specs, backtest runs, sweeps and candle coverage.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get their own components (required strings non-empty, no read-only fields).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the project's own static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
-# Bounded request bodies: specs are at most 256 KB; nothing else needs more.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# Bounded requests: a body longer than this (uploads included) is answered 413 before
+# it is read. JSON spec bodies need twice SPEC_MAX_BYTES (YAML text inside JSON grows).
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 
 # --- I18N, static -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -200,14 +233,47 @@ STORAGES = {
     },
 }
 
-# --- Security headers when served over HTTPS ------------------------------------
+# --- Security headers (docs/configuration.md lists a production environment) ----------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# A load balancer probes /health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
+# Every script is a file of the project's; styles may be inline (report pages inline
+# their CSS, matplotlib's SVG charts carry <style> elements); charts may be data: URIs.
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"report-uri": [env_str("CSP_REPORT_URI")]} if env_str("CSP_REPORT_URI") else {}),
+    }
+}
+# CSP_REPORT_ONLY=1 reports violations without blocking (to try a policy change).
+if env_bool("CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
 
 # --- Product limits -----------------------------------------------------------
 SPEC_MAX_BYTES = env_int("SPEC_MAX_BYTES", 256 * 1024)
+# Candle files (load_candles): decompressed size, rows, and how much a compressed file
+# may expand per byte (real CSVs compress 3-10x; a "zip bomb" 100-1000x).
+CANDLE_MAX_BYTES = env_int("CANDLE_MAX_BYTES", 512 * 1024 * 1024)
+CANDLE_MAX_ROWS = env_int("CANDLE_MAX_ROWS", 10_000_000)
+CANDLE_MAX_EXPANSION = env_int("CANDLE_MAX_EXPANSION", 100)
 SWEEP_MAX_COMBINATIONS = env_int("SWEEP_MAX_COMBINATIONS", 100_000)
 
 # --- Jobs: heartbeats and the housekeeper (docs/operations.md) -------------------

@@ -35,6 +35,11 @@ if os.environ.get("TEST_METRICS_DIR_SHARED") != "1":
 os.environ.setdefault("Q_SYNC", "1")
 # Tests render admin pages without running collectstatic first.
 os.environ.setdefault("STATIC_MANIFEST", "0")
+# A test makes many requests as one user from one address: the throttles stay out of
+# the way (tests/foundation/test_throttling.py lowers them where it means to hit them).
+os.environ.setdefault("API_THROTTLE_ANON", "100000/minute")
+os.environ.setdefault("API_THROTTLE_USER", "100000/minute")
+os.environ.setdefault("AUTH_FAILURE_LIMIT", "100000")
 
 from backtest_project.settings import *  # noqa: E402,F403
 

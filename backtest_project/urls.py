@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backtest_project import accounts
 from backtest_project.api_root import api_root
 from backtest_project.health import health
 from backtest_project.observability.scrape import metrics_view
+from backtest_project.throttling import login_limited
 from reports.api import RunAnalyticsView
 
 api_v1 = [
@@ -22,10 +24,15 @@ api_v1 = [
 urlpatterns = [
     path("health", health, name="health"),
     path("metrics", metrics_view, name="metrics"),
+    path("accounts/login/", accounts.login, name="login"),
+    path("accounts/logout/", accounts.logout, name="logout"),
+    # The admin's own login view, with failed attempts counted per address.
+    path("admin/login/", login_limited(admin.site.login)),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file: no inline script for the CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("reports.urls")),
     path("sweeps/", include("reports.sweep_urls")),
 ]

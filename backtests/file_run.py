@@ -54,8 +54,10 @@ def candles_from_file(
     candles_path: str | Path, *, timeframe: str, start: str | None, end: str | None
 ) -> Candles:
     """Bars of ``candles_path`` with start ≤ ts < end, validated on the ``timeframe`` grid."""
+    from marketdata.services import candle_limits
+
     try:
-        raw = file_read(candles_path)
+        raw = file_read(candles_path, limits=candle_limits())
     except CandleFileError as exc:
         raise FileRunError(str(exc)) from None
     report = candles_validate(raw=raw, timeframe=timeframe)

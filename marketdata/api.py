@@ -6,10 +6,12 @@ thousand gaps); the detail includes it. Filter the list with ``?symbol=``/``?tim
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
+from backtest_project.query import QueryParamsMixin, text_filter
 from marketdata.models import CandleSeries
 
 _FIELDS = [
@@ -64,9 +66,17 @@ class CandleSeriesDetailSerializer(CandleSeriesSerializer):
         read_only_fields = fields
 
 
-class CandleCoverageViewSet(viewsets.ReadOnlyModelViewSet):
+class CoverageQuery(serializers.Serializer):
+    symbol = text_filter("A market symbol, e.g. BTC-USD.")
+    timeframe = text_filter("A timeframe, e.g. 15m.", max_length=8)
+
+
+class CandleCoverageViewSet(QueryParamsMixin, viewsets.ReadOnlyModelViewSet):
+    """Stored candle series and their coverage (any authenticated user)."""
+
     permission_classes = [IsAuthenticated]
     queryset = CandleSeries.objects.order_by("symbol", "timeframe")
+    query_serializers = {"list": CoverageQuery}
 
     def get_serializer_class(self):
         return CandleSeriesDetailSerializer if self.action == "retrieve" else CandleSeriesSerializer
@@ -75,10 +85,14 @@ class CandleCoverageViewSet(viewsets.ReadOnlyModelViewSet):
         qs = super().get_queryset()
         if self.action == "list":
             qs = qs.defer("gaps")
-            for name in ("symbol", "timeframe"):
-                if value := self.request.query_params.get(name):
+            for name, value in self.query().items():
+                if value:
                     qs = qs.filter(**{name: value})
         return qs
+
+    @extend_schema(parameters=[CoverageQuery])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
 
 router = SimpleRouter()

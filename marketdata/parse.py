@@ -19,6 +19,7 @@ fallbacks); no Python code runs per row.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,27 @@ _EPOCH_MS_BELOW = 1e14
 
 
 class CandleFileError(ValueError):
-    """A source that cannot be read at all: unknown format, missing columns, bad key."""
+    """A source that cannot be read at all: unknown format, missing columns, bad key,
+    or larger than its limits."""
+
+
+@dataclass(frozen=True)
+class CandleLimits:
+    """Bounds on one source, checked before it is parsed (settings ``CANDLE_MAX_*``).
+
+    max_bytes: its size once decompressed; max_rows: its rows (CSV: lines after the
+    header); max_expansion: how many bytes one compressed byte may become, checked
+    while decompressing once ``_EXPANSION_CHECKED_FROM`` bytes are out, so that a
+    compression bomb is refused after a few megabytes instead of at ``max_bytes``.
+    """
+
+    max_bytes: int = 512 * 1024 * 1024
+    max_rows: int = 10_000_000
+    max_expansion: int = 100
+
+
+_EXPANSION_CHECKED_FROM = 8 * 1024 * 1024
+_READ_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,7 +131,7 @@ class RawCandles:
 # --- Files -------------------------------------------------------------------------
 
 
-def file_read(path: str | Path) -> RawCandles:
+def file_read(path: str | Path, *, limits: CandleLimits = CandleLimits()) -> RawCandles:
     """A CSV (optionally compressed: .gz, .bz2, .zst …) or Parquet file, by extension or
     by Parquet's ``PAR1`` magic bytes."""
     path = Path(path)
@@ -119,17 +140,23 @@ def file_read(path: str | Path) -> RawCandles:
     with path.open("rb") as handle:
         magic = handle.read(4)
     if path.suffix.lower() in {".parquet", ".pq"} or magic == b"PAR1":
-        return parquet_read(path)
-    return csv_read(path)
+        return parquet_read(path, limits=limits)
+    return csv_read(path, limits=limits)
 
 
-def csv_read(path: str | Path) -> RawCandles:
+def csv_read(path: str | Path, *, limits: CandleLimits = CandleLimits()) -> RawCandles:
     """A CSV file with a header line. Header names are matched case-insensitively;
     the timestamp column may be any of ``TIMESTAMP_ALIASES`` (the first one present,
-    in that order, is used); other extra columns are ignored."""
+    in that order, is used); other extra columns are ignored.
+
+    ``limits`` are checked before parsing: a compressed file is decompressed into
+    memory under them (``_decompress_bounded``), a plain one by its size on disk; then
+    its lines are counted."""
     path = Path(path)
     header = _csv_header(path)
     columns = _columns_pick(header, where=f"{path}, line 1")
+    data = _csv_bytes_bounded(path, limits)
+    source = str(path) if data is None else pa.BufferReader(data)
     malformed: list[int] = []
 
     def on_invalid_row(row) -> str:
@@ -139,7 +166,7 @@ def csv_read(path: str | Path) -> RawCandles:
 
     try:
         table = pacsv.read_csv(
-            str(path),
+            source,
             read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid_row, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
@@ -177,11 +204,17 @@ def csv_read(path: str | Path) -> RawCandles:
     )
 
 
-def parquet_read(path: str | Path) -> RawCandles:
+def parquet_read(path: str | Path, *, limits: CandleLimits = CandleLimits()) -> RawCandles:
     """A Parquet file. Column names as for CSV; the timestamp column may be a Parquet
-    timestamp (naive means UTC), a date, epoch seconds/ms or ISO 8601 text."""
+    timestamp (naive means UTC), a date, epoch seconds/ms or ISO 8601 text. Its row
+    count and uncompressed size are read from its footer and checked against
+    ``limits`` before any column is read."""
     path = Path(path)
     try:
+        meta = pq.read_metadata(str(path))
+        _rows_check(path, meta.num_rows, limits)
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        _size_check(path, size, limits, what="its columns uncompress to")
         table = pq.read_table(str(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise CandleFileError(f"{path}: cannot read as Parquet: {exc}") from None
@@ -193,6 +226,80 @@ def parquet_read(path: str | Path) -> RawCandles:
         location_label="row",
         source=str(path),
     )
+
+
+def _size_check(source, size: int, limits: CandleLimits, *, what: str) -> None:
+    if size > limits.max_bytes:
+        raise CandleFileError(
+            f"{source}: {what} more than {limits.max_bytes} bytes (CANDLE_MAX_BYTES); refused"
+        )
+
+
+def _rows_check(source, rows: int, limits: CandleLimits) -> None:
+    if rows > limits.max_rows:
+        raise CandleFileError(
+            f"{source}: {rows} rows, more than {limits.max_rows} (CANDLE_MAX_ROWS); refused"
+        )
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that counts the bytes read from it (the compressed side)."""
+
+    def __init__(self, handle):
+        self.handle, self.consumed = handle, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.handle.readinto(buffer)
+        self.consumed += n
+        return n
+
+
+def _decompress_bounded(path: Path, codec: str, limits: CandleLimits) -> bytearray:
+    """The decompressed bytes of ``path``, refused as soon as they pass
+    ``limits.max_bytes`` or expand more than ``limits.max_expansion`` times the
+    compressed bytes read so far. Memory: the output, at most max_bytes."""
+    out = bytearray()
+    with path.open("rb") as handle:
+        counting = _CountingReader(handle)
+        with pa.CompressedInputStream(counting, codec) as stream:
+            while chunk := stream.read(_READ_CHUNK):
+                out += chunk
+                _size_check(path, len(out), limits, what="it decompresses to")
+                if len(out) > _EXPANSION_CHECKED_FROM and len(out) > limits.max_expansion * max(
+                    counting.consumed, 1
+                ):
+                    raise CandleFileError(
+                        f"{path}: {counting.consumed} compressed bytes expand to more than {len(out)} "
+                        f"(over {limits.max_expansion}x, CANDLE_MAX_EXPANSION): a compression bomb? refused"
+                    )
+    return out
+
+
+def _csv_bytes_bounded(path: Path, limits: CandleLimits) -> bytearray | None:
+    """A compressed CSV's bytes, decompressed under ``limits``; ``None`` for a plain
+    file (read by path), whose size and line count are checked here."""
+    try:
+        codec = pa.Codec.detect(str(path)).name
+    except (TypeError, ValueError):
+        codec = None
+    try:
+        if codec is None:
+            _size_check(path, path.stat().st_size, limits, what="it is")
+            lines = 0
+            with path.open("rb") as handle:
+                while chunk := handle.read(16 * _READ_CHUNK):
+                    lines += chunk.count(b"\n")
+            data = None
+        else:
+            data = _decompress_bounded(path, codec, limits)
+            lines = data.count(b"\n")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CandleFileError(f"{path}: cannot read: {exc}") from None
+    _rows_check(path, max(lines - 1, 0), limits)  # the header is not a row
+    return data
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -261,10 +368,11 @@ def url_redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-def redis_read(key: str, *, url: str, client=None) -> RawCandles:
+def redis_read(key: str, *, url: str, client=None, limits: CandleLimits = CandleLimits()) -> RawCandles:
     """The live system's key: a string holding a JSON list of objects (or a Redis list
     of JSON objects), each with ``timestamp`` (epoch ms), open, high, low, close,
-    volume and indicator fields, which are ignored.
+    volume and indicator fields, which are ignored. Its size (and a list's length) is
+    checked against ``limits`` before it is fetched.
 
     ``client``: an open redis client to read with (kept open; ``url`` then only names
     it in messages). Its caller has parsed ``key`` with its own pattern (the live
@@ -281,16 +389,13 @@ def redis_read(key: str, *, url: str, client=None) -> RawCandles:
         kind = client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
         if kind == "string":
+            _size_check(where, client.strlen(key), limits, what="it holds")
             payload = client.get(key)
-            try:
-                items = json.loads(payload)
-            except ValueError as exc:
-                raise CandleFileError(f"{where}: not JSON: {exc}") from None
         elif kind == "list":
-            try:
-                items = json.loads(b"[" + b",".join(client.lrange(key, 0, -1)) + b"]")
-            except ValueError as exc:
-                raise CandleFileError(f"{where}: a list element is not JSON: {exc}") from None
+            _rows_check(where, client.llen(key), limits)
+            elements = client.lrange(key, 0, -1)
+            _size_check(where, sum(len(e) for e in elements), limits, what="its elements hold")
+            payload = b"[" + b",".join(elements) + b"]"
         elif kind == "none":
             raise CandleFileError(f"{where}: the key does not exist")
         else:
@@ -302,6 +407,15 @@ def redis_read(key: str, *, url: str, client=None) -> RawCandles:
     finally:
         if own_client:
             client.close()
+    try:
+        items = json.loads(payload)
+    except RecursionError:
+        raise CandleFileError(f"{where}: not JSON candles: nested too deeply") from None
+    except ValueError as exc:
+        what = "not JSON" if kind == "string" else "a list element is not JSON"
+        raise CandleFileError(f"{where}: {what}: {exc}") from None
+    if isinstance(items, list):
+        _rows_check(where, len(items), limits)
     return json_items_read(items, source=f"redis:{key}")
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ from tqdm import tqdm
 
 from marketdata.coverage import Coverage, coverage_compute, coverage_extend
 from marketdata.models import Candle, CandleRollup, CandleSeries, RollupCandle
-from marketdata.parse import RawCandles
+from marketdata.parse import CandleLimits, RawCandles
 from marketdata.read import (
     CACHE_KEY_PREFIX,
     PG_EPOCH_MS,
@@ -68,6 +69,15 @@ class IngestResult:
     unchanged: int
     rejected: int  # invalid rows skipped (with skip_invalid)
     seconds: float
+
+
+def candle_limits() -> CandleLimits:
+    """The bounds on one candle source that the settings give (CANDLE_MAX_*)."""
+    return CandleLimits(
+        max_bytes=settings.CANDLE_MAX_BYTES,
+        max_rows=settings.CANDLE_MAX_ROWS,
+        max_expansion=settings.CANDLE_MAX_EXPANSION,
+    )
 
 
 def symbol_check(symbol: str) -> str:

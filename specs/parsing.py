@@ -13,6 +13,9 @@ their text, which the validators parse), and the work is bounded three ways:
   text, never after expanding it;
 - nesting is at most ``MAX_DEPTH`` levels.
 
+Text that cannot be stored is refused where it is, with its line: a NUL or a lone
+UTF-16 surrogate, which YAML's ``"\0"`` and ``"\ud800"`` escapes can produce.
+
 Framework-free: no Django here.
 """
 
@@ -28,6 +31,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from backtest_project.text import printable, text_problem
 from specs.errors import SpecError
 
 DEFAULT_MAX_BYTES = 256 * 1024
@@ -386,6 +390,9 @@ class _Builder:
         if isinstance(value, float) and not math.isfinite(value):
             self.problems.append((path, f"{node.value} is not a finite number", None))
             return None
+        if isinstance(value, str) and (problem := text_problem(value)):
+            self.problems.append((path, f"the text {problem}", None))
+            return printable(value)  # what later checks and messages see: escaped, storable
         return value
 
     def _mapping(self, node: MappingNode, path: PathT) -> dict[str, Any]:
@@ -397,6 +404,9 @@ class _Builder:
                 self.problems.append((path, message, _mark(key_node)))
                 continue
             key = key_node.value
+            if problem := text_problem(key):
+                self.problems.append((path, f"the key {problem}", _mark(key_node)))
+                continue
             if key in result:
                 if not merged:
                     first_line = self.key_positions[(*path, key)][0]
@@ -470,8 +480,13 @@ def _count_plain(items: list[Any]) -> None:
 def _plain_problems(value: Any, path: PathT) -> Iterator[tuple[PathT, str]]:
     if isinstance(value, float) and not math.isfinite(value):
         yield path, f"{value} is not a finite number"
+    elif isinstance(value, str) and (problem := text_problem(value)):
+        yield path, f"the text {problem}"
     elif isinstance(value, dict):
         for key, child in value.items():
+            if isinstance(key, str) and (problem := text_problem(key)):
+                yield path, f"the key {problem}"
+                continue
             yield from _plain_problems(child, (*path, key))
     elif isinstance(value, list):
         for i, child in enumerate(value):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backtests.models import BacktestRun, Trade
@@ -85,23 +87,39 @@ class RunCreateSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(OpenApiTypes.INT64)
+class EpochMsField(serializers.ReadOnlyField):
+    """A datetime as epoch milliseconds, like the engine's JSON output."""
+
+    def to_representation(self, value):
+        return int(value.timestamp() * 1000)
+
+
 class TradeSerializer(serializers.ModelSerializer):
+    entry_time = EpochMsField()
+    exit_time = EpochMsField()
+
     class Meta:
         model = Trade
         # The contract's trade keys, in its order; `return` is stored as trade_return.
         fields = ["seq", *("trade_return" if key == "return" else key for key in TRADE_KEYS)]
 
-    def to_representation(self, instance):
+    def get_fields(self):
         # `return` is a Python keyword, so the model field is trade_return; the API
-        # uses the contract's name, in the same place.
-        data = {
-            ("return" if k == "trade_return" else k): v
-            for k, v in super().to_representation(instance).items()
-        }
-        # Times as epoch ms, like the engine's JSON output.
-        data["entry_time"] = int(instance.entry_time.timestamp() * 1000)
-        data["exit_time"] = int(instance.exit_time.timestamp() * 1000)
-        return data
+        # (and its schema) use the contract's name, in the same place.
+        fields = super().get_fields()
+        fields["trade_return"].source = "trade_return"
+        return {("return" if name == "trade_return" else name): field for name, field in fields.items()}
+
+
+class EquitySerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    points = serializers.IntegerField(help_text="Points in `series`.")
+    total_points = serializers.IntegerField(help_text="Points stored (one per bar).")
+    series = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="[epoch ms, equity] pairs, oldest first.",
+    )
 
 
 ORDERABLE_FIELDS = ("id", "queued_at", "started_at", "finished_at", "status", *METRIC_COLUMNS)

@@ -5,53 +5,75 @@ from __future__ import annotations
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from backtest_project.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
 from backtests import exports, services
 from backtests.api.renderers import TradesCSVRenderer, TradesParquetRenderer
 from backtests.api.serializers import (
     ORDERABLE_FIELDS,
+    EquitySerializer,
     RunCreateSerializer,
     RunDetailSerializer,
     RunSerializer,
     TradeSerializer,
 )
-from backtests.models import RunEquity
+from backtests.models import BacktestRun, RunEquity
 from backtests.run_config import RunConfigError, backtest_spec_for
 from backtests.selectors import runs_visible_to
 from backtests.series import preview_points
+from jobs.models import JobStatus
 
 FILTERS = ("status", "strategy", "symbol", "timeframe")
 MAX_EQUITY_POINTS = 10_000
 
 
-class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunListQuery(serializers.Serializer):
+    status = choice_filter(JobStatus.values)
+    strategy = text_filter("A strategy name, e.g. hyperrsi.")
+    symbol = text_filter("A market symbol, e.g. BTC-USDT-SWAP.")
+    timeframe = text_filter("A timeframe, e.g. 15m.", max_length=8)
+    spec = text_filter("A Backtest spec's name.", max_length=100)
+    ordering = ordering_filter(ORDERABLE_FIELDS)
+
+
+class EquityQuery(serializers.Serializer):
+    points = serializers.IntegerField(
+        required=False,
+        default=800,
+        min_value=4,
+        max_value=MAX_EQUITY_POINTS,
+        help_text="At most this many points (each bucket's min and max are kept).",
+    )
+
+
+class RunViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Backtest runs of the requesting user (staff: everyone's); another user's is a 404."""
+
     serializer_class = RunSerializer
+    query_serializers = {"list": RunListQuery, "equity": EquityQuery}
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
+            return BacktestRun.objects.none()
         runs = runs_visible_to(self.request.user)
         if self.action != "list":
             return runs
-        params = self.request.query_params
+        query = self.query()
         for name in FILTERS:
-            if params.get(name):
-                runs = runs.filter(**{name: params[name]})
-        if params.get("spec"):
-            runs = runs.filter(spec__name=params["spec"])
-        ordering = params.get("ordering")
+            if query.get(name):
+                runs = runs.filter(**{name: query[name]})
+        if query.get("spec"):
+            runs = runs.filter(spec__name=query["spec"])
+        ordering = query.get("ordering")
         if ordering:
-            field = ordering.removeprefix("-")
-            if field not in ORDERABLE_FIELDS:
-                raise ValidationError(
-                    {"ordering": [f"cannot order by {field!r}; use one of {', '.join(ORDERABLE_FIELDS)}"]}
-                )
             # Undefined metrics (null) sort last whichever the direction.
-            f = F(field)
+            f = F(ordering.removeprefix("-"))
             runs = runs.order_by(
                 f.desc(nulls_last=True) if ordering.startswith("-") else f.asc(nulls_last=True), "-id"
             )
@@ -64,18 +86,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return RunCreateSerializer
         return RunSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status"),
-            OpenApiParameter("strategy"),
-            OpenApiParameter("symbol"),
-            OpenApiParameter("timeframe"),
-            OpenApiParameter("spec"),
-            OpenApiParameter(
-                "ordering", description="A field or metric, '-' for descending, e.g. -sharpe_ratio"
-            ),
-        ]
-    )
+    @extend_schema(parameters=[RunListQuery])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -145,19 +156,11 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(run.trades.all())
         return self.get_paginated_response(TradeSerializer(page, many=True).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("points", int, description="At most this many points (min/max kept)")]
-    )
+    @extend_schema(parameters=[EquityQuery], responses={200: EquitySerializer})
     @action(detail=True, methods=["get"])
     def equity(self, request, pk=None):
+        points = self.query()["points"]
         run = self.get_object()
-        raw = request.query_params.get("points", "800")
-        try:
-            points = int(raw)
-        except ValueError:
-            raise ValidationError({"points": [f"{raw!r} is not an integer"]}) from None
-        if not 4 <= points <= MAX_EQUITY_POINTS:
-            raise ValidationError({"points": [f"must be between 4 and {MAX_EQUITY_POINTS}"]})
         equity = get_object_or_404(RunEquity, run=run)
         series = preview_points(equity.ts(), equity.values(), points)
         return Response(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from backtest_project.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
 from jobs.models import JobStatus
 from optimizers import services
 from optimizers.api.serializers import (
@@ -25,10 +26,24 @@ from optimizers.selectors import TRIAL_ORDER_FIELDS, sweeps_visible_to, trials_o
 ORDERABLE = ("id", "queued_at", "started_at", "finished_at", "status", "best_objective", "evaluated")
 
 
-class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SweepListQuery(serializers.Serializer):
+    status = choice_filter(JobStatus.values)
+    method = choice_filter(SweepMethod.values)
+    spec = text_filter("A Sweep spec's name.", max_length=100)
+    ordering = ordering_filter(ORDERABLE)
+
+
+class TrialListQuery(serializers.Serializer):
+    ordering = ordering_filter(TRIAL_ORDER_FIELDS, what="trials")
+
+
+class SweepViewSet(
+    QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Sweeps of the requesting user (staff: everyone's); another user's is a 404."""
 
     serializer_class = SweepSerializer
+    query_serializers = {"list": SweepListQuery, "trials": TrialListQuery}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular builds the schema
@@ -36,24 +51,14 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         runs = sweeps_visible_to(self.request.user)
         if self.action != "list":
             return runs
-        params = self.request.query_params
-        if params.get("status"):
-            if params["status"] not in JobStatus.values:
-                raise ValidationError({"status": [f"one of {', '.join(JobStatus.values)}"]})
-            runs = runs.filter(status=params["status"])
-        if params.get("method"):
-            if params["method"] not in SweepMethod.values:
-                raise ValidationError({"method": [f"one of {', '.join(SweepMethod.values)}"]})
-            runs = runs.filter(method=params["method"])
-        if params.get("spec"):
-            runs = runs.filter(spec__name=params["spec"])
-        ordering = params.get("ordering")
-        if ordering:
-            if ordering.removeprefix("-") not in ORDERABLE:
-                raise ValidationError(
-                    {"ordering": [f"cannot order by {ordering!r}; use one of {', '.join(ORDERABLE)}"]}
-                )
-            runs = runs.order_by(ordering, "-id")
+        query = self.query()
+        for name in ("status", "method"):
+            if query.get(name):
+                runs = runs.filter(**{name: query[name]})
+        if query.get("spec"):
+            runs = runs.filter(spec__name=query["spec"])
+        if query.get("ordering"):
+            runs = runs.order_by(query["ordering"], "-id")
         return runs
 
     def get_serializer_class(self):
@@ -63,14 +68,7 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return SweepCreateSerializer
         return SweepSerializer
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", enum=JobStatus.values),
-            OpenApiParameter("method", enum=SweepMethod.values),
-            OpenApiParameter("spec", description="a Sweep spec name"),
-            OpenApiParameter("ordering", description=f"one of {', '.join(ORDERABLE)}; '-' for descending"),
-        ]
-    )
+    @extend_schema(parameters=[SweepListQuery])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -87,22 +85,12 @@ class SweepViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = SweepDetailSerializer(run, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "ordering", description=f"one of {', '.join(TRIAL_ORDER_FIELDS)}; '-' for descending"
-            ),
-            OpenApiParameter("page", int),
-        ],
-        responses={200: TrialSerializer(many=True)},
-    )
+    @extend_schema(parameters=[TrialListQuery], responses={200: TrialSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def trials(self, request, pk=None):
+        ordering = self.query().get("ordering")
         run = self.get_object()
-        try:
-            trials = trials_ordered(run, request.query_params.get("ordering"))
-        except ValueError as exc:
-            raise ValidationError({"ordering": [str(exc)]}) from None
+        trials = trials_ordered(run, ordering)
         page = self.paginate_queryset(trials)
         return self.get_paginated_response(TrialSerializer(page, many=True).data)
 

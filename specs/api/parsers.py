@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
+from backtest_project.parsers import SafeJSONParser, read_bounded
 from specs.parsing import ParsedFile, parse_bytes
 
 DEFAULT_SOURCE = "<request>"
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?["']?([^"';]+)""", re.IGNORECASE)
-
-
-def _read_bounded(stream, limit: int) -> bytes:
-    return stream.read(limit + 1) if stream is not None else b""
 
 
 def request_filename(request) -> str:
@@ -38,7 +33,7 @@ class YAMLSpecParser(BaseParser):
     def parse(self, stream, media_type=None, parser_context=None) -> ParsedFile:
         request = (parser_context or {}).get("request")
         source = request_filename(request) if request is not None else DEFAULT_SOURCE
-        raw = _read_bounded(stream, settings.SPEC_MAX_BYTES)
+        raw = read_bounded(stream, settings.SPEC_MAX_BYTES)
         return parse_bytes(raw, source=source, max_bytes=settings.SPEC_MAX_BYTES)
 
 
@@ -52,21 +47,8 @@ class TextYAMLParser(YAMLSpecParser):
     media_type = "text/yaml"
 
 
-class BoundedJSONParser(BaseParser):
+class BoundedJSONParser(SafeJSONParser):
     """JSON bodies of at most twice SPEC_MAX_BYTES (a YAML text inside JSON grows)."""
 
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = 2 * settings.SPEC_MAX_BYTES
-        raw = _read_bounded(stream, limit)
-        if len(raw) > limit:
-            raise ParseError(f"the request body is larger than the limit of {limit} bytes")
-        try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error: {exc}") from None
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+    def max_bytes(self) -> int:
+        return 2 * settings.SPEC_MAX_BYTES

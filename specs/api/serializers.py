@@ -63,5 +63,9 @@ class SpecErrorSerializer(serializers.Serializer):
 
 
 class SpecErrorsSerializer(serializers.Serializer):
+    """A refused spec file: every problem found. ``errors`` is absent when the request
+    itself was refused before any file was read (a body that is not JSON, a NUL in the
+    URL)."""
+
     detail = serializers.CharField()
-    errors = SpecErrorSerializer(many=True)
+    errors = SpecErrorSerializer(many=True, required=False)

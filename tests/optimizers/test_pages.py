@@ -31,7 +31,7 @@ def test_the_page_needs_a_login_and_hides_other_peoples_sweeps(
     run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
     response = client.get(f"/sweeps/{run.pk}/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/accounts/login/")
     client.force_login(bob)
     assert client.get(f"/sweeps/{run.pk}/").status_code == 404
     assert client.get("/sweeps/").status_code == 200

@@ -36,7 +36,7 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, alices_run, bobs_
     for url in _urls(alices_run.pk, bobs_run.pk):
         response = client.get(url)
         assert response.status_code == 302, url
-        assert response["Location"].startswith("/admin/login/?next="), url
+        assert response["Location"].startswith("/accounts/login/?next="), url
 
 
 def test_it_redirects_the_site_root_to_the_run_list(client):

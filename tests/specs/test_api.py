@@ -170,7 +170,7 @@ def test_the_list_holds_only_your_own_specs_and_filters(api, stored):
     response = api.get(URL, {"kind": "Strategy"})
     assert response.status_code == 400
     message = "unknown kind 'Strategy'; one of Backtest, Sweep, ReportLayout"
-    assert response.json() == {"detail": message, "errors": {"kind": [message]}}
+    assert response.json() == {"detail": f"kind: {message}", "errors": {"kind": [message]}}
 
 
 def test_the_list_is_paginated(api, alice, monkeypatch):
@@ -197,8 +197,9 @@ def test_detail_and_versions(api, stored):
     assert body["yaml_text"] == BACKTEST.replace("rsi_period: 14", "rsi_period: 21")
     assert body["data"] == latest.data
     assert body["versions_url"].endswith(f"/api/v1/specs/{latest.pk}/versions/")
-    versions = api.get(body["versions_url"]).json()
-    assert [(v["version"], v["owner"]) for v in versions] == [(2, "alice"), (1, "alice")]
+    versions = api.get(body["versions_url"]).json()  # paginated like every list
+    assert versions["count"] == 2
+    assert [(v["version"], v["owner"]) for v in versions["results"]] == [(2, "alice"), (1, "alice")]
 
 
 def test_another_users_spec_is_404_and_staff_see_everything(api, stored, admin_user):

@@ -20,6 +20,8 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from backtest_project.text import printable
+
 
 def parse_set(items: list[str]) -> dict:
     """``["params.rsi_period=10", "market.start=2024-01-01"]`` → nested overrides.
@@ -169,7 +171,7 @@ class Command(BaseCommand):
         try:
             result, doc = run_spec_file(opts["spec"], opts["candles"], name=opts["doc_name"])
         except FileRunError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(printable(str(exc))) from None
         out = opts["json"]
         if out and out != "-":
             with open(out, "w", encoding="utf-8") as handle:

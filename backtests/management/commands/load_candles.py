@@ -11,8 +11,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from backtest_project.text import printable
 from marketdata.parse import CandleFileError, file_read, redis_key_parse, redis_read, url_redact
-from marketdata.services import CandlesInvalid, IngestResult, candles_ingest
+from marketdata.services import CandlesInvalid, IngestResult, candle_limits, candles_ingest
 
 GAPS_SHOWN = 5
 
@@ -43,11 +44,14 @@ class Command(BaseCommand):
             )
         except CandlesInvalid as exc:
             raise CommandError(
-                f"{exc}\nNothing was loaded. Fix these rows, "
-                "or pass --skip-invalid to load only the valid ones."
+                printable(
+                    f"{exc}\nNothing was loaded. Fix these rows, "
+                    "or pass --skip-invalid to load only the valid ones."
+                )
             ) from None
         except (CandleFileError, ValueError) as exc:
-            raise CommandError(str(exc)) from None
+            # A file's bytes may be in the message (a header, a cell): never raw to a terminal.
+            raise CommandError(printable(str(exc))) from None
         self._report(result)
 
     def _read(self, options):
@@ -64,7 +68,7 @@ class Command(BaseCommand):
             return (
                 symbol,
                 timeframe,
-                redis_read(options["redis"], url=url),
+                redis_read(options["redis"], url=url, limits=candle_limits()),
                 f"redis:{options['redis']} at {url_redact(url)}",
             )
         if not options["file"]:
@@ -72,14 +76,15 @@ class Command(BaseCommand):
         missing = [f"--{name}" for name in ("symbol", "timeframe") if not options[name]]
         if missing:
             raise CommandError(f"loading a file needs {' and '.join(missing)}")
-        return options["symbol"], options["timeframe"], file_read(options["file"]), str(options["file"])
+        raw = file_read(options["file"], limits=candle_limits())
+        return options["symbol"], options["timeframe"], raw, str(options["file"])
 
     def _report(self, result: IngestResult) -> None:
         series = result.series
         if result.rejected:
             self.stdout.write(self.style.WARNING(f"Skipped {result.rejected} invalid rows (--skip-invalid):"))
             for line in result.report.lines():
-                self.stdout.write(f"  {line}")
+                self.stdout.write(printable(f"  {line}"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Loaded {series.symbol} {series.timeframe}: {result.written} rows: "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backtest_project.text import printable
 from strategies.lookahead import check_lookahead
 
 
@@ -68,7 +69,7 @@ class Command(BaseCommand):
                     opts["candles"], timeframe=market["timeframe"], start=market["start"], end=market["end"]
                 )
             except FileRunError as exc:
-                raise CommandError(str(exc)) from None
+                raise CommandError(printable(str(exc))) from None
             return doc, candles
         if not opts["name"]:
             raise CommandError("give a stored Backtest spec NAME, or --spec FILE.yaml --candles FILE.csv")

@@ -12,6 +12,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backtest_project.text import printable
 from specs.owners import resolve_owner
 from specs.services import SpecValidationError, spec_apply_parsed, spec_parse_path
 
@@ -43,13 +44,13 @@ class Command(BaseCommand):
             if opts["json"]:
                 self.stdout.write(json.dumps({"detail": exc.summary(), "errors": exc.as_dicts()}, indent=2))
             for error in exc.errors:
-                self.stderr.write(f"rejected  {error}")
-            raise CommandError(exc.summary()) from exc
+                self.stderr.write(printable(f"rejected  {error}"))
+            raise CommandError(printable(exc.summary())) from exc
         if opts["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
             return
         for document in result.documents:
-            self.stdout.write(str(document))
+            self.stdout.write(printable(str(document)))
         prefix = "dry run, nothing stored: " if result.dry_run else ""
         self.stdout.write(
             f"{prefix}{result.count('created')} created, {result.count('updated')} updated, "
