@@ -9,7 +9,7 @@ PORT ?= 8000
 SERVICES_ENV := source .services/env
 RUN_ENV := set -a && source var/local.env && set +a
 
-.PHONY: run test venv kernels services services-stop lint lint-deploy format migrate demo serve clean
+.PHONY: run test fuzz venv kernels services services-stop lint lint-deploy format migrate demo serve clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,14 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: services venv lint lint-deploy kernels
+# fuzz before pytest, so that pytest's summary is the run's last line.
+test: services venv lint lint-deploy kernels fuzz
 	$(SERVICES_ENV) && $(VENV)/bin/pytest -n 2 --dist loadgroup -q
+
+# schemathesis against the live API (gunicorn on a throw-away database), fixed seed, bounded.
+FUZZ_EXAMPLES ?= 100
+fuzz: services venv
+	$(SERVICES_ENV) && $(PY) scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES)
 
 migrate: services venv
 	bash scripts/local-env.sh

@@ -19,12 +19,15 @@ class PagePagination(PageNumberPagination):
     last_page_strings = ()
 
     def get_page_number(self, request, paginator):
-        raw = request.query_params.get(self.page_query_param)
-        if raw is None:
+        values = request.query_params.getlist(self.page_query_param)
+        if not values:
             return 1
-        if not _PAGE.fullmatch(raw):
-            raise ValidationError({self.page_query_param: [f"{raw!r} is not a page number (1, 2, 3, …)"]})
-        return int(raw)
+        if len(values) > 1:
+            raise ValidationError({self.page_query_param: [f"given {len(values)} times; give it once"]})
+        if not _PAGE.fullmatch(values[0]):
+            message = f"{values[0]!r} is not a page number (1, 2, 3, …)"
+            raise ValidationError({self.page_query_param: [message]})
+        return int(values[0])
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

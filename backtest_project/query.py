@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 
 def text_filter(help_text: str, *, max_length: int = 64) -> serializers.CharField:
@@ -54,6 +55,18 @@ class QueryParamsMixin:
         serializer_class = self.query_serializers.get(self.action)  # type: ignore[attr-defined]
         if serializer_class is None:
             return {}
-        serializer = serializer_class(data=self.request.query_params)  # type: ignore[attr-defined]
+        params = self.request.query_params  # type: ignore[attr-defined]
+        data, repeated = {}, {}
+        for name in serializer_class().fields:
+            values = params.getlist(name)
+            if len(values) > 1:
+                repeated[name] = [f"given {len(values)} times; give it once"]
+            elif values:
+                data[name] = values[0]
+        if repeated:
+            raise ValidationError(repeated)
+        # A plain dict, not the QueryDict: DRF reads an empty form value as "absent",
+        # and ?points= must be refused like any other value that is not a number.
+        serializer = serializer_class(data=data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

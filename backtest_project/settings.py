@@ -202,6 +202,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Swagger UI's default sends the schema to an online validator for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 # Bounded requests: a body longer than this (uploads included) is answered 413 before
 # it is read. JSON spec bodies need twice SPEC_MAX_BYTES (YAML text inside JSON grows).

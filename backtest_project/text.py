@@ -53,7 +53,7 @@ def data_problems(value: Any, *, max_depth: int) -> Iterator[tuple[tuple[str | i
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, path = stack.pop()
-        if len(path) > max_depth:
+        if isinstance(item, dict | list) and len(path) >= max_depth:  # the (max_depth + 1)-th container
             raise NestedTooDeeply(f"nested more than {max_depth} levels deep")
         if isinstance(item, str):
             problem = text_problem(item)

@@ -272,8 +272,8 @@ def _decompress_bounded(path: Path, codec: str, limits: CandleLimits) -> bytearr
                     counting.consumed, 1
                 ):
                     raise CandleFileError(
-                        f"{path}: {counting.consumed} compressed bytes expand to more than {len(out)} "
-                        f"(over {limits.max_expansion}x, CANDLE_MAX_EXPANSION): a compression bomb? refused"
+                        f"{path}: {counting.consumed} compressed bytes expanded to {len(out)} bytes (more "
+                        f"than {limits.max_expansion}x, CANDLE_MAX_EXPANSION): a compression bomb? refused"
                     )
     return out
 

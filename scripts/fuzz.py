@@ -113,11 +113,11 @@ def main() -> int:
         API_THROTTLE_ANON="1000000/minute",
         AUTH_FAILURE_LIMIT="1000000",
         PYTHONUNBUFFERED="1",
-        # 4xx answers are the point here; a 5xx still logs its traceback at ERROR.
-        LOG_LEVEL="ERROR",
     )
     admin_sql(db_url, f'DROP DATABASE IF EXISTS "{db_name}"', f'CREATE DATABASE "{db_name}"')
-    server = None
+    server = server_log = None
+    log_path = REPO / "var" / "log" / "fuzz-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         began = time.monotonic()
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
@@ -135,6 +135,7 @@ def main() -> int:
         port = free_port()
         # Queued work stays in this run's own (unserved) queue: no worker runs during fuzzing.
         server_env = dict(env, Q_SYNC="0")
+        server_log = open(log_path, "w")  # noqa: SIM115 (closed in finally)
         server = subprocess.Popen(
             [
                 str(REPO / ".venv" / "bin" / "gunicorn"),
@@ -150,6 +151,8 @@ def main() -> int:
             ],
             cwd=REPO,
             env=server_env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         origin = f"http://127.0.0.1:{port}"
@@ -176,7 +179,11 @@ def main() -> int:
         print(
             "fuzz:", " ".join(c if not c.startswith("Authorization") else "Authorization: …" for c in command)
         )
-        return subprocess.run(command, cwd=REPO, env=env).returncode
+        code = subprocess.run(command, cwd=REPO, env=env).returncode
+        errors = server_errors(log_path)
+        if errors:
+            print(f"fuzz: the server logged errors ({log_path}):\n{errors}")
+        return code or (1 if errors else 0)
     finally:
         if server is not None and server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -185,9 +192,24 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+        if server_log is not None:
+            server_log.close()
         if not args.keep:
             admin_sql(db_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         _queue_drop(env)
+
+
+def server_errors(log_path: Path) -> str:
+    """The ERROR records of the server's log with their tracebacks (4xx are WARNINGs)."""
+    out, keep = [], False
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line[:4].isdigit():  # a new record: "2026-01-01 00:00:00,000 LEVEL …"
+            keep = " ERROR " in line and "Service Unavailable: /health" not in line
+        elif line.startswith("[") and ("[ERROR]" in line or "[CRITICAL]" in line):  # gunicorn's own
+            keep = True
+        if keep:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _queue_drop(env: dict[str, str]) -> None:

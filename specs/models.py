@@ -37,7 +37,7 @@ class SpecQuerySet(OwnedQuerySet):
         its ``version``, or the newest. ``SpecNotFound`` otherwise."""
         specs = self.visible_to(user).filter(kind=kind)
         text = str(ref).strip()
-        if text.isdigit() and version is None:
+        if text.isascii() and text.isdigit() and version is None:  # not "²", which isdigit() takes
             spec = specs.filter(pk=int(text)).first()
             if spec is None:
                 raise SpecNotFound(f"no {kind} spec with id {text}")

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
 from engine.runner import TRADE_KEYS
+from specs.api.serializers import SpecRefField
 
 
 class SpecRefSerializer(serializers.Serializer):
@@ -76,7 +77,7 @@ class RunDetailSerializer(RunSerializer):
 
 
 class RunCreateSerializer(serializers.Serializer):
-    spec = serializers.CharField(
+    spec = SpecRefField(
         help_text="A Backtest spec's name (latest version) or numeric id (that exact version)."
     )
     version = serializers.IntegerField(required=False, min_value=1, help_text="A version of the named spec.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from optimizers.models import TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
+from specs.api.serializers import SpecRefField
 
 
 class SweepSpecRefSerializer(serializers.Serializer):
@@ -106,7 +107,7 @@ class SweepDetailSerializer(SweepSerializer):
 
 
 class SweepCreateSerializer(serializers.Serializer):
-    spec = serializers.CharField(
+    spec = SpecRefField(
         help_text="A Sweep spec's name (its latest version) or numeric id (that exact version)."
     )
 

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from specs.models import Spec
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 100}, {"type": "integer", "minimum": 1}]}
+)
+class SpecRefField(serializers.CharField):
+    """A spec by name (its latest version) or by numeric id (that exact version), as a
+    string or an integer; not a float or a boolean, which DRF's CharField would take."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=100, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class SpecSerializer(serializers.ModelSerializer):
