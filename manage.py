@@ -39,6 +39,14 @@ def load_local_env(name: str = LOCAL_ENV) -> None:
 
 
 def main() -> None:
+    from backtest_project.text import text_problem
+
+    # Arguments that are not UTF-8 reach Python as lone surrogates, which no database,
+    # file or message can hold: refuse them here, once, for every command.
+    for position, arg in enumerate(sys.argv[1:], start=1):
+        if text_problem(arg):
+            raw = os.fsencode(arg)
+            sys.exit(f"manage.py: argument {position} ({raw!r}) is not UTF-8 text; give names in UTF-8")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
     load_local_env()
     if len(sys.argv) > 1 and sys.argv[1] not in SERVER_COMMANDS:

@@ -132,3 +132,34 @@ def test_the_api_docs_use_only_the_projects_own_files(client):
     script = client.get("/api/docs/?script=").content.decode()
     assert "http://" not in script and "https://" not in script
     assert '"validatorUrl": null' in script  # no badge from an online validator
+
+
+@pytest.mark.django_db
+def test_no_page_needs_an_inline_script(client):
+    # script-src 'self' blocks inline scripts: every page must work without one
+    from specs.models import SpecKind
+    from tests.factories import backtest_data, make_run, make_spec, make_user
+
+    root = make_user("root", staff=True)
+    root.is_superuser = True
+    root.save()
+    run = make_run(root, make_spec(root, SpecKind.BACKTEST, "a", backtest_data("a")), bars=300)
+    client.force_login(root)
+    pages = [
+        "/runs/",
+        f"/runs/{run.pk}/",
+        "/sweeps/",
+        "/admin/",
+        "/admin/specs/spec/",
+        "/admin/specs/spec/apply/",
+        f"/admin/specs/spec/{run.spec.pk}/change/",
+        "/admin/backtests/backtestrun/",
+        f"/admin/backtests/backtestrun/{run.pk}/change/",
+        "/api/docs/",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assets = _Assets()
+        assets.feed(response.content.decode())
+        assert assets.inline_scripts == 0, url

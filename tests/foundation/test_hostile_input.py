@@ -8,32 +8,22 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from backtest_project.middleware import HostileInputMiddleware
 from backtest_project.text import printable, text_problem
 from backtests.models import BacktestRun
 from optimizers.models import OptimizationRun
 from specs.models import Spec
-from tests.factories import make_user
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def user():
-    return make_user("alice")
-
-
-@pytest.fixture
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 # --- NUL characters in URLs (PostgreSQL cannot compare text holding one) -------------
@@ -57,10 +47,10 @@ def test_it_answers_a_nul_in_an_api_query_with_a_400(api, url):
 
 
 @pytest.mark.parametrize("url", ["/runs/?status=%00", "/sweeps/?page=%00", "/admin/specs/spec/?q=%00"])
-def test_it_answers_a_nul_in_a_page_query_with_a_400(client, user, url):
-    user.is_staff = user.is_superuser = True
-    user.save()
-    client.force_login(user)
+def test_it_answers_a_nul_in_a_page_query_with_a_400(client, alice, url):
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
     response = client.get(url)
     assert response.status_code == 400
     assert b"contains a NUL character" in response.content
@@ -93,9 +83,9 @@ class LazyZeros(io.RawIOBase):
         ("/admin/specs/spec/apply/", "multipart/form-data; boundary=x"),
     ],
 )
-def test_a_200_mb_upload_is_refused_unread(client, user, url, content_type):
+def test_a_200_mb_upload_is_refused_unread(client, alice, url, content_type):
     body = LazyZeros(200 * 1024 * 1024)
-    client.force_login(user)
+    client.force_login(alice)
     tracemalloc.start()
     try:
         response = client.generic(
@@ -278,3 +268,25 @@ def test_json_errors_render_whatever_they_quote(api):
 @override_settings(REQUEST_MAX_BYTES=10)
 def test_the_limit_is_a_setting(api):
     assert api.post("/api/v1/runs/", {"spec": "abcdefghij"}, format="json").status_code == 413
+
+
+# --- command-line arguments ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [b"backtest", b"bad\xff", b"--user", b"x"],
+        [b"sweep", b"\xff"],
+        [b"load_candles", b"/tmp/x\xff.csv", b"--symbol", b"A", b"--timeframe", b"1m"],
+    ],
+)
+def test_arguments_that_are_not_utf8_are_refused_before_any_command(args):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backtest_project.settings", "BACKTEST_LOCAL_ENV": ""}
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True)
+    assert result.returncode == 1
+    bad = next(i for i, arg in enumerate(args, start=1) if b"\xff" in arg)
+    assert (
+        result.stderr.decode()
+        == f"manage.py: argument {bad} ({args[bad - 1]!r}) is not UTF-8 text; give names in UTF-8\n"
+    )

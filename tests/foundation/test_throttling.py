@@ -15,15 +15,10 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def user():
-    return make_user("alice")
-
-
-def test_it_answers_429_past_the_user_rate(settings, user):
+def test_it_answers_429_past_the_user_rate(settings, alice):
     settings.API_THROTTLE_USER = "3/minute"
     api = APIClient()
-    api.force_authenticate(user)
+    api.force_authenticate(alice)
     assert [api.get("/api/v1/runs/").status_code for _ in range(4)] == [200, 200, 200, 429]
     response = api.get("/api/v1/specs/")
     assert response.status_code == 429
@@ -41,7 +36,7 @@ def test_it_answers_429_past_the_anonymous_rate(settings, client):
     assert codes == [200, 200, 429]
 
 
-def test_bad_tokens_are_limited_per_address_then_even_a_good_one_waits(settings, user):
+def test_bad_tokens_are_limited_per_address_then_even_a_good_one_waits(settings, alice):
     settings.AUTH_FAILURE_LIMIT = 5
     bad = APIClient(REMOTE_ADDR="203.0.113.7")
     bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
@@ -50,7 +45,7 @@ def test_bad_tokens_are_limited_per_address_then_even_a_good_one_waits(settings,
     assert "too many failed authentications from this address" in response.json()["detail"]
     assert response["Retry-After"] == str(settings.AUTH_FAILURE_WINDOW)
 
-    token = Token.objects.create(user=user).key
+    token = Token.objects.create(user=alice).key
     same_address = APIClient(REMOTE_ADDR="203.0.113.7")
     same_address.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert same_address.get("/api/v1/runs/").status_code == 429

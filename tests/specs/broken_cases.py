@@ -281,6 +281,21 @@ CASES = [
         [("params", 4, 9, "the parameters break the strategy's rule 'fast_period < slow_period'")],
     ),
     Case(
+        "nul-escape-in-text",
+        _backtest(**{"strategy__hyperrsi": 'description: "a\\0b"\nstrategy: hyperrsi'}),
+        [("description", 3, 14, "the text contains a NUL character (U+0000) at character 2")],
+    ),
+    Case(
+        "lone-surrogate-escape",
+        _backtest(**{"strategy__hyperrsi": 'description: "\\ud800"\nstrategy: hyperrsi'}),
+        [("description", 3, 14, "the text contains a lone UTF-16 surrogate (U+D800) at character 1")],
+    ),
+    Case(
+        "nul-escape-in-a-key",
+        _backtest(**{"strategy__hyperrsi": '"k\\0": 1\nstrategy: hyperrsi'}),
+        [("", 3, 1, "the key contains a NUL character (U+0000) at character 2")],
+    ),
+    Case(
         "several-errors-at-once",
         join(
             _backtest(**{"rsi_period__14": "rsi_period: 99", "timeframe__1h": "timeframe: 1H"}),
