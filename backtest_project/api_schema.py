@@ -4,11 +4,11 @@ drf-spectacular documents the success responses a view declares. The API also
 answers, from code shared by every view: 400 (bad parameters or body, including the
 hostile-input middleware's refusals), 401/403 (authentication), 404 (an object that
 is not there or not yours; a page past the end), 413 (a body over REQUEST_MAX_BYTES),
-415 (a body of another media type) and 429 (throttling); and before the site, the
-front server (gunicorn) answers a URL longer than its request-line limit with an HTML
-414. ``ApiSchema`` adds each of those an operation can meet, with the common error
-body, so that the schema tells the truth and schemathesis (``make fuzz``) can hold
-the API to it.
+415 (a body of another media type), 429 (throttling) and 503 (the database is
+down); and before the site, the front server (gunicorn) answers a URL longer than its
+request-line limit with an HTML 414. ``ApiSchema`` adds each of those an operation can
+meet, with the common error body, so that the schema tells the truth and schemathesis
+(``make fuzz``) can hold the API to it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ ERROR_DESCRIPTIONS = {
     "414": "The URL is longer than the front server accepts (gunicorn: 4094 bytes); an HTML page.",
     "415": "The request body's Content-Type is not one this operation takes.",
     "429": "Too many requests, or too many failed authentications; see Retry-After.",
+    "503": "The database is unavailable for the moment; see Retry-After.",
 }
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -65,6 +66,8 @@ class ApiSchema(AutoSchema):
             codes += ["413", "415"]
         if self.view.get_throttles():
             codes.append("429")
+        if self.get_auth():  # authentication reads the database (backtest_project.errors)
+            codes.append("503")
         # statuses a view declared without a body (e.g. ``409: None``) get the error body
         declared = [c for c in ERROR_DESCRIPTIONS if c not in codes and c != "414" and self._declares(c)]
         return codes + declared

@@ -195,7 +195,7 @@ def test_a_spec_reference_is_a_name_or_an_integer_id(api, url, ref):
     [
         (
             "/api/v1/runs/?status=done",
-            "status: 'done' is not one of queued, running, succeeded, failed, cancelled",
+            "status: 'done' is not one of queued, running, succeeded, failed, errored, cancelled",
         ),
         ("/api/v1/runs/?ordering=colour", "ordering: cannot order by 'colour'; use one of id, queued_at"),
         ("/api/v1/runs/?symbol=" + "X" * 65, "symbol: Ensure this field has no more than 64 characters."),

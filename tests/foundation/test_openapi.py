@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from backtests.models import RunStatus
+from jobs.models import JobStatus
 from specs.models import SpecKind
 from tests.factories import backtest_data, make_run, make_spec
 from tests.openapi import assert_conforms, openapi
@@ -75,7 +75,7 @@ def test_a_conflict_has_the_error_body(api, run):
 
 
 def test_runs_list_and_detail_conform(api, run, alice):
-    make_run(alice, run.spec, status=RunStatus.FAILED, with_results=False)
+    make_run(alice, run.spec, status=JobStatus.FAILED, with_results=False)
     assert_conforms(api.get("/api/v1/runs/?ordering=-sharpe_ratio"), "/api/v1/runs/")
     assert_conforms(api.get(f"/api/v1/runs/{run.pk}/"), "/api/v1/runs/{id}/")
 
@@ -86,7 +86,7 @@ def test_every_operation_documents_the_errors_it_can_answer():
             codes = set(operation["responses"])
             assert {"400", "414"} <= codes, (method, path)
             if operation.get("security") and operation["security"] != [{}]:
-                assert {"401", "403", "429"} <= codes, (method, path)
+                assert {"401", "403", "429", "503"} <= codes, (method, path)
             if "{" in path:
                 assert "404" in codes, (method, path)
             if method == "post":
@@ -104,6 +104,6 @@ def test_every_id_in_a_path_is_an_integer():
 def test_list_filters_are_declared_with_their_bounds():
     parameters = {p["name"]: p["schema"] for p in openapi()["paths"]["/api/v1/runs/"]["get"]["parameters"]}
     assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 999_999_999}
-    assert set(parameters["status"]["enum"]) == {*RunStatus.values, ""}
+    assert set(parameters["status"]["enum"]) == {*JobStatus.values, ""}
     assert "-sharpe_ratio" in parameters["ordering"]["enum"]
     assert parameters["symbol"]["maxLength"] == 64
