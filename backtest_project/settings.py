@@ -205,11 +205,6 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI's default sends the schema to an online validator for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
-# Bounded requests: a body longer than this (uploads included) is answered 413 before
-# it is read. JSON spec bodies need twice SPEC_MAX_BYTES (YAML text inside JSON grows).
-REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
-FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 
 # --- I18N, static -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -271,6 +266,11 @@ else:
 
 # --- Product limits -----------------------------------------------------------
 SPEC_MAX_BYTES = env_int("SPEC_MAX_BYTES", 256 * 1024)
+# Bounded requests: a body longer than this (uploads included) is answered 413 before
+# it is read. JSON spec bodies need twice SPEC_MAX_BYTES (YAML text inside JSON grows).
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", max(1024 * 1024, 2 * SPEC_MAX_BYTES + 64 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_MAX_BYTES
 # Candle files (load_candles): decompressed size, rows, and how much a compressed file
 # may expand per byte (real CSVs compress 3-10x; a "zip bomb" 100-1000x).
 CANDLE_MAX_BYTES = env_int("CANDLE_MAX_BYTES", 512 * 1024 * 1024)

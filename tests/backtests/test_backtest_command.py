@@ -122,7 +122,9 @@ def test_set_builds_nested_overrides_from_yaml_scalars(items, expected):
     assert parse_set(items) == expected
 
 
-@pytest.mark.parametrize("item", ["params.rsi_period", "=3", "params.x=[unclosed"])
+@pytest.mark.parametrize(
+    "item", ["params.rsi_period", "=3", "params.x=[unclosed", "params.x=" + "[" * 5000 + "]" * 5000]
+)
 def test_set_rejects_malformed_items(item):
     with pytest.raises(CommandError, match="--set"):
         parse_set([item])

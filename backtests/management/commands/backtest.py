@@ -35,8 +35,9 @@ def parse_set(items: list[str]) -> dict:
             raise CommandError(f"--set {item!r}: expected PATH=VALUE, e.g. params.rsi_period=10")
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise CommandError(f"--set {item!r}: the value is not a YAML scalar ({exc})") from None
+        except (yaml.YAMLError, RecursionError) as exc:
+            problem = exc if isinstance(exc, yaml.YAMLError) else "nested too deeply"
+            raise CommandError(f"--set {item!r}: the value is not a YAML scalar ({problem})") from None
         keys = path.strip().split(".")
         node = overrides
         for key in keys[:-1]:
