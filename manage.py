@@ -39,7 +39,7 @@ def load_local_env(name: str = LOCAL_ENV) -> None:
 
 
 def main() -> None:
-    from backtest_project.text import text_problem
+    from inputs.text import text_problem
 
     # Arguments that are not UTF-8 reach Python as lone surrogates, which no database,
     # file or message can hold: refuse them here, once, for every command.

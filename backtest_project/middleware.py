@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from backtest_project.errors import is_api
-from backtest_project.text import printable, text_problem
+from inputs.text import printable, text_problem
 
 
 def refuse(request, status: int, message: str) -> HttpResponse:

@@ -179,7 +179,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["backtest_project.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["inputs.parsers.SafeJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "backtest_project.throttling.AnonThrottle",
         "backtest_project.throttling.UserThrottle",

@@ -11,7 +11,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
-from backtest_project.query import QueryParamsMixin, text_filter
+from inputs.query import QueryParamsMixin, text_filter
 from marketdata.models import CandleSeries
 
 _FIELDS = [

@@ -31,7 +31,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from backtest_project.text import printable, text_problem
+from inputs.text import printable, text_problem
 from specs.errors import SpecError
 
 DEFAULT_MAX_BYTES = 256 * 1024

@@ -1,11 +1,12 @@
 """The package import graph: each top-level package imports only the ones below it.
 
-The layers, bottom up (docs/architecture.md): the framework-free engine; strategy
-plug-ins; specs; market data and the job lifecycle; runs; sweeps; reports; the project
-(settings, URLs, /health). A package may import any package of a lower layer, never
-one of its own layer or above, so there is no cycle and no import runs back up. Django
-wiring that must point up (an app registering its rules with a lower one) goes through
-registration at start-up (``specs.kinds``, ``jobs.housekeeping.register``), not imports.
+The layers, bottom up (docs/architecture.md): the framework-free engine, and the checks
+on what comes in (inputs); strategy plug-ins; specs; market data and the job lifecycle;
+runs; sweeps; reports; the project (settings, URLs, /health). A package may import any
+package of a lower layer, never one of its own layer or above, so there is no cycle and
+no import runs back up. Django wiring that must point up (an app registering its rules
+with a lower one) goes through registration at start-up (``specs.kinds``,
+``jobs.housekeeping.register``), not imports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LAYERS = [
-    {"engine"},
+    {"engine", "inputs"},
     {"strategies"},
     {"specs"},
     {"marketdata", "jobs"},

@@ -12,7 +12,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from backtest_project.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
 from backtests import exports, services
 from backtests.api.renderers import TradesCSVRenderer, TradesParquetRenderer
 from backtests.api.serializers import (
@@ -27,6 +26,7 @@ from backtests.models import BacktestRun, RunEquity
 from backtests.run_config import RunConfigError, backtest_spec_for
 from backtests.selectors import runs_visible_to
 from backtests.series import preview_points
+from inputs.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
 from jobs.models import JobStatus
 
 FILTERS = ("status", "strategy", "symbol", "timeframe")

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from backtest_project.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
+from inputs.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
 from jobs.models import JobStatus
 from optimizers import services
 from optimizers.api.serializers import (

@@ -7,7 +7,7 @@ import re
 from django.conf import settings
 from rest_framework.parsers import BaseParser
 
-from backtest_project.parsers import SafeJSONParser, read_bounded
+from inputs.parsers import SafeJSONParser, read_bounded
 from specs.parsing import ParsedFile, parse_bytes
 
 DEFAULT_SOURCE = "<request>"

@@ -14,7 +14,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backtest_project.query import QueryParamsMixin, text_filter
+from inputs.query import QueryParamsMixin, text_filter
 from specs.api.parsers import (
     DEFAULT_SOURCE,
     BoundedJSONParser,

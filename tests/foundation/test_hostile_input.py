@@ -17,8 +17,8 @@ import pytest
 from django.test import override_settings
 
 from backtest_project.middleware import HostileInputMiddleware
-from backtest_project.text import printable, text_problem
 from backtests.models import BacktestRun
+from inputs.text import printable, text_problem
 from optimizers.models import OptimizationRun
 from specs.models import Spec
 from tests.conftest import REPO

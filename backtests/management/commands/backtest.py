@@ -20,7 +20,7 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from backtest_project.text import printable
+from inputs.text import printable
 
 
 def parse_set(items: list[str]) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backtest_project.text import printable
+from inputs.text import printable
 from marketdata.parse import CandleFileError, file_read, redis_key_parse, redis_read, url_redact
 from marketdata.services import CandlesInvalid, IngestResult, candle_limits, candles_ingest
 

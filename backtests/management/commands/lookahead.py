@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backtest_project.text import printable
+from inputs.text import printable
 from strategies.lookahead import check_lookahead
 
 

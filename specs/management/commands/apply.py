@@ -12,7 +12,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from backtest_project.text import printable
+from inputs.text import printable
 from specs.owners import resolve_owner
 from specs.services import SpecValidationError, spec_apply_parsed, spec_parse_path
 

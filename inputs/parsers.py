@@ -19,7 +19,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from backtest_project.text import NestedTooDeeply, data_problems, format_data_path
+from inputs.text import NestedTooDeeply, data_problems, format_data_path
 
 # Deeper than any document the API takes (a spec is at most 50 levels, specs.parsing).
 MAX_DEPTH = 64
