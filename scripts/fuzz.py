@@ -16,6 +16,7 @@ Expects DATABASE_URL and REDIS_URL (``source .services/env``). See docs/commands
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -113,6 +114,7 @@ def main() -> int:
         API_THROTTLE_ANON="1000000/minute",
         AUTH_FAILURE_LIMIT="1000000",
         PYTHONUNBUFFERED="1",
+        LOG_FORMAT="json",  # one record a line: server_errors() reads them
     )
     admin_sql(db_url, f'DROP DATABASE IF EXISTS "{db_name}"', f'CREATE DATABASE "{db_name}"')
     server = server_log = None
@@ -139,15 +141,8 @@ def main() -> int:
         server = subprocess.Popen(
             [
                 str(REPO / ".venv" / "bin" / "gunicorn"),
-                "backtest_project.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-                "--log-level",
-                "warning",
+                *("-c", "deploy/gunicorn.conf.py"),  # the deployment's, its lines JSON too
+                *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60"),
             ],
             cwd=REPO,
             env=server_env,
@@ -202,15 +197,20 @@ def main() -> int:
 
 
 def server_errors(log_path: Path) -> str:
-    """The ERROR records of the server's log with their tracebacks (4xx are WARNINGs)."""
-    out, keep = [], False
+    """The server's error records (JSON log lines at level error or critical, with their
+    tracebacks), and anything else it printed that is not a JSON record (a crash)."""
+    out = []
     for line in log_path.read_text(errors="replace").splitlines():
-        if line[:4].isdigit():  # a new record: "2026-01-01 00:00:00,000 LEVEL …"
-            keep = " ERROR " in line and "Service Unavailable: /health" not in line
-        elif line.startswith("[") and ("[ERROR]" in line or "[CRITICAL]" in line):  # gunicorn's own
-            keep = True
-        if keep:
+        try:
+            record = json.loads(line)
+        except ValueError:
             out.append(line)
+            continue
+        if not isinstance(record, dict) or record.get("level") not in ("error", "critical"):
+            continue
+        if "/health" in str(record.get("request", "")) + str(record.get("event", "")):
+            continue  # a 503: no worker runs here, on purpose
+        out.append(json.dumps(record, indent=1))
     return "\n".join(out)
 
 
