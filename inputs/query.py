@@ -11,14 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+
+# What the hostile-input middleware lets through a URL: anything but a NUL. "+" not "*":
+# with allow_blank, the schema's oneOf adds the empty string as the other branch.
+NO_NUL = RegexValidator(r"^[^\x00]+$", message="contains a NUL character")
 
 
 def text_filter(help_text: str, *, max_length: int = 64) -> serializers.CharField:
     """Free text compared for equality (a name, a symbol); empty means no filter.
     ``max_length`` is the column's: a longer value cannot match (and keeps URLs short)."""
-    return serializers.CharField(required=False, allow_blank=True, max_length=max_length, help_text=help_text)
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=max_length, validators=[NO_NUL], help_text=help_text
+    )
 
 
 def choice_filter(choices: Sequence[str], help_text: str = "") -> serializers.ChoiceField:
