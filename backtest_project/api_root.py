@@ -16,7 +16,10 @@ COLLECTIONS = {
 }
 
 
-@extend_schema(description="Links to every collection of the API, its schema and its documentation.")
+@extend_schema(
+    description="Links to every collection of the API, its schema and its documentation.",
+    responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}},
+)
 @api_view(["GET"])
 def api_root(request, format=None):
     links = {name: reverse(view, request=request, format=format) for name, view in COLLECTIONS.items()}

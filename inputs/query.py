@@ -28,11 +28,14 @@ def text_filter(help_text: str, *, max_length: int = 64) -> serializers.CharFiel
     )
 
 
-def choice_filter(choices: Sequence[str], help_text: str = "") -> serializers.ChoiceField:
+def choice_filter(
+    choices: Sequence[str], help_text: str = "", *, allow_blank: bool = True
+) -> serializers.ChoiceField:
+    """One of ``choices``; empty means no filter (unless ``allow_blank`` is False)."""
     return serializers.ChoiceField(
         choices=list(choices),
         required=False,
-        allow_blank=True,
+        allow_blank=allow_blank,
         help_text=help_text,
         error_messages={"invalid_choice": f"{{input!r}} is not one of {', '.join(choices)}"},
     )

@@ -52,11 +52,16 @@ class EquityQuery(serializers.Serializer):
     )
 
 
+class TradesQuery(serializers.Serializer):
+    # DRF's own ?format= takes an empty value as "none"; here it is refused like any other.
+    format = choice_filter(["json", "csv", "parquet"], "The same as the Accept header.", allow_blank=False)
+
+
 class RunViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Backtest runs of the requesting user (staff: everyone's); another user's is a 404."""
 
     serializer_class = RunSerializer
-    query_serializers = {"list": RunListQuery, "equity": EquityQuery}
+    query_serializers = {"list": RunListQuery, "equity": EquityQuery, "trades": TradesQuery}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
@@ -133,6 +138,7 @@ class RunViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
             "Parquet: columns seq (1-based), the contract's trade keys (times in epoch ms) and "
             "entry_time_utc / exit_time_utc (ISO 8601)."
         ),
+        parameters=[TradesQuery],
         responses={
             (200, "application/json"): TradeSerializer(many=True),
             (200, "text/csv"): OpenApiTypes.STR,
@@ -145,6 +151,9 @@ class RunViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, TradesCSVRenderer, TradesParquetRenderer],
     )
     def trades(self, request, pk=None):
+        self.query()
+        # an export is every trade, but a bad ?page= is refused all the same
+        self.paginator.get_page_number(request, None)
         run = self.get_object()
         if request.accepted_renderer.format in ("csv", "parquet"):
             fmt = request.accepted_renderer.format

@@ -209,12 +209,20 @@ def test_a_spec_reference_is_a_name_or_an_integer_id(api, url, ref):
         ("/api/v1/runs/?page=", "page: '' is not a page number"),
         ("/api/v1/runs/?page=1&page=2", "page: given 2 times; give it once"),
         ("/api/v1/candles/coverage/?timeframe=123456789", "timeframe: Ensure this field has no more than 8"),
+        ("/api/v1/runs/1/trades/?format=", "format: '' is not one of json, csv, parquet"),
     ],
 )
 def test_bad_query_parameters_are_a_400_naming_them(api, url, message):
     response = api.get(url)
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
+
+
+def test_an_export_refuses_a_bad_page_too(api):
+    # every trade, so the page is not used, but ?page=-1 is still not a page
+    response = api.get("/api/v1/runs/1/trades/?format=csv&page=-1")
+    assert response.status_code == 400
+    assert response.content.decode() == "detail\npage: '-1' is not a page number (1, 2, 3, …)\n"
 
 
 def test_a_page_past_the_end_is_a_404_and_empty_filters_are_no_filters(api):

@@ -68,6 +68,10 @@ def test_error_answers_are_documented_with_their_body(api, method, url, path, bo
     assert_conforms(response, path, method)
 
 
+def test_the_api_root_is_in_the_schema(api):
+    assert_conforms(api.get("/api/v1/"), "/api/v1/")
+
+
 def test_a_conflict_has_the_error_body(api, run):
     response = api.post(f"/api/v1/runs/{run.pk}/cancel/")
     assert response.status_code == 409
