@@ -31,6 +31,7 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "status",
         "market",
         "period",
+        "coverage_col",
         "total_return_col",
         "sharpe_col",
         "max_drawdown_col",
@@ -60,6 +61,12 @@ class BacktestRunAdmin(admin.ModelAdmin):
         "timings",
         "candles_col",
         "overrides_col",
+        "data_start",
+        "data_end",
+        "expected_bars",
+        "coverage_warnings",
+        "gaps",
+        "statistics_table",
         "parameters",
         "metrics_table",
         "links",
@@ -70,9 +77,13 @@ class BacktestRunAdmin(admin.ModelAdmin):
             "Market",
             {"fields": ("strategy", "symbol", "timeframe", "period_start", "period_end", "candles_col")},
         ),
+        (
+            "Data used",
+            {"fields": ("data_start", "data_end", "expected_bars", "coverage_warnings", "gaps")},
+        ),
         ("Execution", {"fields": ("queued_at", "started_at", "finished_at", "worker", "timings")}),
         ("Parameters", {"fields": ("overrides_col", "parameters")}),
-        ("Metrics", {"fields": ("metrics_table",)}),
+        ("Metrics", {"fields": ("metrics_table", "statistics_table")}),
     )
     change_form_template = "admin/backtests/backtestrun/change_form.html"
 
@@ -104,6 +115,54 @@ class BacktestRunAdmin(admin.ModelAdmin):
             return "all data"
         end = run.period_end.date() if run.period_end else "…"
         return format_html('<span style="white-space: nowrap">{} → {}</span>', run.period_start.date(), end)
+
+    @admin.display(description="coverage")
+    def coverage_col(self, run):
+        if run.warnings:
+            return format_html(
+                '<span title="{}">⚠ {} warning(s)</span>', "; ".join(run.warnings), len(run.warnings)
+            )
+        if run.expected_bars:
+            return f"{run.candle_count or 0:,} / {run.expected_bars:,} bars"
+        return "—"
+
+    @admin.display(description="warnings")
+    def coverage_warnings(self, run):
+        if not run.warnings:
+            return "none"
+        return format_html(
+            "<ul>{}</ul>", format_html("".join(format_html("<li>{}</li>", w) for w in run.warnings))
+        )
+
+    @admin.display(description="missing bars")
+    def gaps(self, run):
+        gaps = (run.coverage or {}).get("gaps") or []
+        if not gaps:
+            return "none"
+        rows = "".join(
+            format_html(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                g["where"],
+                g["start"],
+                g["end"],
+                g["missing_bars"],
+            )
+            for g in gaps
+        )
+        return format_html(
+            "<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>",
+            format_html(rows),
+        )
+
+    @admin.display(description="return statistics")
+    def statistics_table(self, run):
+        if not run.statistics:
+            return "—"
+        rows = "".join(
+            format_html("<tr><th>{}</th><td>{}</td></tr>", name, "null" if value is None else f"{value:.6g}")
+            for name, value in run.statistics.items()
+        )
+        return format_html("<table>{}</table>", format_html(rows))
 
     @admin.display(description="return", ordering="total_return")
     def total_return_col(self, run):

@@ -52,6 +52,17 @@ class BacktestRun(Job, Delivery):
     candle_count = models.IntegerField(null=True, blank=True)
     # Which ranges of the candles came from which source (marketdata.read.Candles.sources).
     data_sources = models.JSONField(default=dict, blank=True)
+    # Coverage truth (marketdata.coverage.period_coverage): the bars actually used, the
+    # bar slots the period holds, each run of missing bars, and the warnings a reader
+    # must see (coverage below the spec's threshold; see docs/specs.md).
+    data_start = models.DateTimeField(null=True, blank=True)  # open time of the first bar used
+    data_end = models.DateTimeField(null=True, blank=True)  # open time of the last bar used
+    expected_bars = models.IntegerField(null=True, blank=True)
+    coverage = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    # Statistics of the per-bar returns beyond the contract table (engine.stats):
+    # the probabilistic Sharpe ratio, skewness, kurtosis, the Sharpe convention.
+    statistics = models.JSONField(null=True, blank=True)
 
     # Every contract metric as an indexed column (sort/filter in admin and API);
     # `metrics` holds the same values as one JSON object.

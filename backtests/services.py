@@ -21,12 +21,14 @@ from backtests.series import preview_points
 from engine.enums import METRIC_NAMES
 from engine.errors import EngineInputError
 from engine.runner import BacktestResult, run_backtest
+from engine.stats import run_statistics
 from jobs.doorbell import ring
 from jobs.errors import JobError
 from jobs.heartbeat import heartbeat, worker_name
 from jobs.models import JobStatus
+from marketdata.coverage import NotCovered, PeriodCoverage, coverage_enforce, market_coverage
 from marketdata.read import NoCandles, candles_load
-from marketdata.timeframes import timeframe_minutes
+from marketdata.timeframes import timeframe_minutes, timeframe_ms
 from strategies.registry import StrategyError, UnknownStrategy, get_strategy
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class ExecuteOutcome:
 
 # What a run can meet that is the user's to fix: the run ends `failed` with the message.
 # Anything else is ours: `errored`, logged with its traceback, re-raised for the queue.
-USER_ERRORS = (NoCandles, JobError, EngineInputError, StrategyError, UnknownStrategy)
+USER_ERRORS = (NoCandles, NotCovered, JobError, EngineInputError, StrategyError, UnknownStrategy)
 
 
 def run_execute(*, run_id: int) -> ExecuteOutcome:
@@ -113,7 +115,9 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
                 market["symbol"], market["timeframe"], market.get("start"), market.get("end")
             )
             t1 = time.perf_counter()
-            BacktestRun.objects.filter(pk=run_id).update(data_sources=candles.sources)
+            coverage = market_coverage(candles.ts, market, step_ms=timeframe_ms(market["timeframe"]))
+            _coverage_store(run_id, coverage, sources=candles.sources)
+            coverage_enforce(coverage, market)
             result = run_backtest(
                 candles,
                 get_strategy(config["strategy"]),
@@ -141,6 +145,20 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
     return ExecuteOutcome(run_id, JobStatus.SUCCEEDED)
 
 
+def _coverage_store(run_id: int, coverage: PeriodCoverage, *, sources: dict) -> None:
+    """Record the bars a run uses, where they came from, and its coverage warnings (also
+    on a run that then fails)."""
+    BacktestRun.objects.filter(pk=run_id).update(
+        data_sources=sources,
+        data_start=_ms_to_datetime(coverage.first_ms),
+        data_end=_ms_to_datetime(coverage.last_ms),
+        expected_bars=coverage.expected_bars,
+        candle_count=coverage.bars,
+        coverage=coverage.as_dict(),
+        warnings=coverage.problems,
+    )
+
+
 def _save_results(
     run, attempt: int, result: BacktestResult, ts: np.ndarray, *, load_seconds, engine_seconds, worker: str
 ) -> bool:
@@ -151,7 +169,9 @@ def _save_results(
         locked = BacktestRun.held_by(run.pk, worker=worker, attempt=attempt).select_for_update().first()
         if locked is None:
             return False
-        run_results_store(run_id=run.pk, ts=ts, result=result)
+        run_results_store(
+            run_id=run.pk, ts=ts, result=result, minutes_per_bar=timeframe_minutes(run.timeframe)
+        )
         BacktestRun.succeed(
             run.pk,
             load_seconds=load_seconds,
@@ -161,12 +181,19 @@ def _save_results(
     return True
 
 
-def run_results_store(*, run_id: int, ts: np.ndarray, result: BacktestResult) -> None:
-    """Write a result's trades (bulk), packed equity curve with preview, and metrics.
+def run_results_store(
+    *, run_id: int, ts: np.ndarray, result: BacktestResult, minutes_per_bar: float | None = None
+) -> None:
+    """Write a result's trades (bulk), packed equity curve with preview, metrics and
+    return statistics (``engine.stats.run_statistics``: PSR, moments).
 
     Changes no status: the caller decides (a worker inside its guarded transaction,
-    test builders directly). ``ts`` int64 ms, one per equity point.
+    test builders directly). ``ts`` int64 ms, one per equity point; ``minutes_per_bar``
+    the bar length (default: the run's timeframe).
     """
+    if minutes_per_bar is None:
+        timeframe = BacktestRun.objects.filter(pk=run_id).values_list("timeframe", flat=True).get()
+        minutes_per_bar = timeframe_minutes(timeframe)
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(result.equity, dtype=np.float64)
     to_dt = _ms_to_datetime
@@ -200,7 +227,10 @@ def run_results_store(*, run_id: int, ts: np.ndarray, result: BacktestResult) ->
     )
     metrics = result.metrics
     BacktestRun.objects.filter(pk=run_id).update(
-        metrics=metrics, candle_count=len(ts), **{name: metrics.get(name) for name in METRIC_COLUMNS}
+        metrics=metrics,
+        candle_count=len(ts),
+        statistics=run_statistics(equity, minutes_per_bar).as_dict(),
+        **{name: metrics.get(name) for name in METRIC_COLUMNS},
     )
 
 

@@ -117,3 +117,161 @@ def _longest(missing: np.ndarray, keep_max: int) -> list[int]:
     if missing.shape[0] <= keep_max:
         return list(range(missing.shape[0]))
     return np.sort(np.argsort(-missing, kind="stable")[:keep_max]).tolist()
+@dataclass(frozen=True)
+class PeriodCoverage:
+    """How well the bars a run used cover the period it asked for.
+
+    ``first_ms``/``last_ms``: open times of the first and last bar used. ``expected_bars``:
+    the bar slots of the period (the bars used plus every missing one: before the first
+    bar, between bars, after the last). ``gaps``: each run of missing slots as
+    ``{"start", "end", "missing_bars", "seconds", "where"}`` (``where``: ``start``,
+    ``inside`` or ``end``; half-open, ISO 8601 UTC), at most ``gaps_max`` of them, the
+    longest, in time order; ``gap_count`` and ``missing_bars`` count all of them.
+    ``problems``: one sentence per edge, and one for the inside, where more than
+    ``max_gap_bars`` bars in a row are missing (computed over every gap, kept or not).
+    """
+
+    bars: int
+    first_ms: int
+    last_ms: int
+    expected_bars: int
+    missing_bars: int
+    gap_count: int
+    max_gap_bars: int
+    gaps: list[dict]
+    problems: list[str]
+
+    @property
+    def ratio(self) -> float:
+        return self.bars / self.expected_bars if self.expected_bars else 1.0
+
+    def as_dict(self) -> dict:
+        """The JSON stored on a run (``BacktestRun.coverage``)."""
+        return {
+            "bars": self.bars,
+            "expected_bars": self.expected_bars,
+            "missing_bars": self.missing_bars,
+            "ratio": self.ratio,
+            "gap_count": self.gap_count,
+            "max_gap_bars": self.max_gap_bars,
+            "gaps": self.gaps,
+        }
+
+
+def _gap_dict(start: int, end: int, missing: int, where: str) -> dict:
+    return {
+        "start": ms_iso(start),
+        "end": ms_iso(end),
+        "missing_bars": missing,
+        "seconds": (end - start) // 1000,
+        "where": where,
+    }
+
+
+def _problems(rows: list[tuple[int, int, int, str]], first: int, last: int, max_gap_bars: int) -> list[str]:
+    out = []
+    inside = []
+    for start, end, missing, where in rows:
+        if missing <= max_gap_bars:
+            continue
+        if where == "start":
+            out.append(
+                f"the data starts at {ms_iso(first)}, {missing:,} bars after the period's start "
+                f"{ms_iso(start)}"
+            )
+        elif where == "end":
+            out.append(
+                f"the data ends at {ms_iso(last)} (last bar), {missing:,} bars before the period's end "
+                f"{ms_iso(end)}"
+            )
+        else:
+            inside.append((start, end, missing))
+    if inside:
+        start, end, missing = max(inside, key=lambda g: g[2])
+        more = "" if max_gap_bars == 0 else f" of more than {max_gap_bars:,} bars"
+        out.append(
+            f"{len(inside):,} gap{'s' if len(inside) != 1 else ''}{more} inside the period "
+            f"({sum(g[2] for g in inside):,} bars missing; the largest, {missing:,} bars, "
+            f"from {ms_iso(start)} to {ms_iso(end)})"
+        )
+    return out
+
+
+def period_coverage(
+    ts: np.ndarray, *, start_ms: int, end_ms: int, step_ms: int, max_gap_bars: int = 0, gaps_max: int = 100
+) -> PeriodCoverage:
+    """The coverage of the period ``[start_ms, end_ms)`` by the bars ``ts`` (int64 epoch ms,
+    strictly increasing, n >= 1, all inside the period) of ``step_ms``-long bars.
+
+    Missing slots before the first bar: floor((first - start) / step); after the last:
+    ceil((end - last) / step) - 1 (the slots last + k*step < end, k >= 1); between bars
+    as ``gaps_find``. A period whose start is not on the bar grid loses no slot for it.
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    first, last = int(ts[0]), int(ts[-1])
+    lead = max(first - start_ms, 0) // step_ms
+    trail = max(-(-(end_ms - last) // step_ms) - 1, 0)
+    starts, ends = gaps_find(ts, step_ms=step_ms)
+    missing = (ends - starts) // step_ms
+    rows: list[tuple[int, int, int, str]] = []
+    if lead:
+        rows.append((first - lead * step_ms, first, int(lead), "start"))
+    rows += [
+        (s, e, m, "inside") for s, e, m in zip(starts.tolist(), ends.tolist(), missing.tolist(), strict=True)
+    ]
+    if trail:
+        rows.append((last + step_ms, end_ms, int(trail), "end"))
+    kept = [rows[i] for i in _longest(np.array([r[2] for r in rows], dtype=np.int64), gaps_max)]
+    total_missing = sum(r[2] for r in rows)
+    return PeriodCoverage(
+        bars=int(ts.shape[0]),
+        first_ms=first,
+        last_ms=last,
+        expected_bars=int(ts.shape[0]) + total_missing,
+        missing_bars=total_missing,
+        gap_count=len(rows),
+        max_gap_bars=max_gap_bars,
+        gaps=[_gap_dict(*row) for row in kept],
+        problems=_problems(rows, first, last, max_gap_bars),
+    )
+
+
+class NotCovered(LookupError):
+    """A ``coverage: strict`` period that the stored bars do not cover; the message says how."""
+
+
+def market_coverage(ts: np.ndarray, market: dict, *, step_ms: int) -> PeriodCoverage:
+    """The coverage of a spec's ``market`` period (normalised: ``start``/``end`` as ISO
+    8601 UTC; ``coverage``, ``max_gap_bars`` as in docs/specs.md) by the bars ``ts``.
+
+    ``coverage_enforce`` then applies the spec's ``coverage`` rule.
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    # an open period (no start or end) asks for no more than the bars found
+    start_ms = _iso_ms(market["start"]) if market.get("start") else int(ts[0])
+    end_ms = _iso_ms(market["end"]) if market.get("end") else int(ts[-1]) + step_ms
+    found = period_coverage(
+        ts,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        step_ms=step_ms,
+        max_gap_bars=int(market.get("max_gap_bars") or 0),
+    )
+    return found
+
+
+def coverage_enforce(found: PeriodCoverage, market: dict) -> None:
+    """Raise ``NotCovered``, naming every problem, when ``market.coverage`` is ``strict``
+    and the bars fall short of the period."""
+    if found.problems and market.get("coverage") == "strict":
+        raise NotCovered(
+            f"market.coverage is strict and the {market.get('symbol', '')} {market.get('timeframe', '')} "
+            f"candles do not cover {market['start']} to {market['end']}: " + "; ".join(found.problems)
+        )
+
+
+def _iso_ms(text: str) -> int:
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return round(value.timestamp() * 1000)

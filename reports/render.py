@@ -36,6 +36,26 @@ def _period(run) -> str:
     return f"{run.period_start.date().isoformat()} → {end}"
 
 
+def data_used(run) -> dict[str, Any] | None:
+    """What the run really ran on (``partials/data_used.html``): the first and last bar,
+    bars used of the period's, the gaps, the warnings, and the return statistics."""
+    if run.data_start is None and not run.warnings and not run.statistics:
+        return None
+    coverage = run.coverage or {}
+    return {
+        "start": run.data_start,
+        "end": run.data_end,
+        "bars": coverage.get("bars", run.candle_count),
+        "expected": run.expected_bars,
+        "ratio": coverage.get("ratio"),
+        "gaps": coverage.get("gaps", []),
+        "gap_count": coverage.get("gap_count", 0),
+        "max_gap_bars": coverage.get("max_gap_bars"),
+        "warnings": run.warnings or [],
+        "statistics": run.statistics,
+    }
+
+
 def _settings_rows(mapping: Any) -> list[tuple[str, str]]:
     if not isinstance(mapping, dict):
         return []
@@ -94,6 +114,7 @@ def run_report_context(run, *, pdf: bool = False, trades_page: int = 1) -> dict[
         "sections_html": sections_html(run, layout, pdf=pdf, trades_page=trades_page) if layout else "",
         "overrides_text": overrides_text(run.overrides),
         "period": _period(run),
+        "data_used": data_used(run),
         "params": _settings_rows(config.get("params")),
         "execution": _settings_rows(config.get("execution")),
         "overrides": json.dumps(run.overrides, indent=2, sort_keys=True, default=str)

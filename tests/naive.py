@@ -447,3 +447,88 @@ def naive_metrics(equity, ts, trades, *, minutes_per_bar, initial_capital, in_po
     out["exposure"] = sum(1 for flag in in_position if flag) / n
     out["total_fees"] = sum(tr["fees"] for tr in trades)
     return {key: _none_if_bad(value) for key, value in out.items()}
+
+
+# --- Statistics of returns and of sweeps (engine.stats, optimizers.overfitting) ---------
+
+
+def norm_cdf(x):
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def norm_ppf(p):
+    """Φ⁻¹ by bisection on ``norm_cdf`` (independent of statistics.NormalDist)."""
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if norm_cdf(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
+
+
+def naive_moments(returns):
+    """(T, mean, std ddof 1, skewness, kurtosis) with population central moments."""
+    t = len(returns)
+    mean = sum(returns) / t
+    m2 = sum((r - mean) ** 2 for r in returns) / t
+    m3 = sum((r - mean) ** 3 for r in returns) / t
+    m4 = sum((r - mean) ** 4 for r in returns) / t
+    return t, mean, math.sqrt(m2 * t / (t - 1)), m3 / m2**1.5, m4 / m2**2
+
+
+def naive_psr(sharpe, benchmark, t, skew, kurt):
+    """Bailey & López de Prado (2012): Φ((SR − SR*)·√(T−1) / √(1 − γ3·SR + (γ4−1)/4·SR²))."""
+    return norm_cdf(
+        (sharpe - benchmark) * math.sqrt(t - 1) / math.sqrt(1 - skew * sharpe + (kurt - 1) / 4 * sharpe**2)
+    )
+
+
+def naive_dsr(sharpe, t, skew, kurt, n_trials, variance):  # noqa: PLR0917 (the paper's inputs)
+    gamma = 0.5772156649015329
+    sr0 = math.sqrt(variance) * (
+        (1 - gamma) * norm_ppf(1 - 1 / n_trials) + gamma * norm_ppf(1 - 1 / (n_trials * math.e))
+    )
+    return naive_psr(sharpe, sr0, t, skew, kurt), sr0
+
+
+def _naive_sharpe(values):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean / std if std > 0 else 0.0
+
+
+def naive_pbo(matrix, blocks):
+    """CSCV as in Bailey, Borwein, López de Prado & Zhu (2015), step by step, over a list
+    of T rows of N returns: blocks of rows (sizes as numpy.array_split), every half of the
+    blocks as the training set, the best training Sharpe's relative test rank, its logit.
+    Returns (pbo, logits)."""
+    from itertools import combinations
+
+    t, n = len(matrix), len(matrix[0])
+    sizes = [t // blocks + (1 if b < t % blocks else 0) for b in range(blocks)]
+    starts = [sum(sizes[:b]) for b in range(blocks)]
+    parts = [matrix[starts[b] : starts[b] + sizes[b]] for b in range(blocks)]
+    logits = []
+    for train_ids in combinations(range(blocks), blocks // 2):
+        train_rows = [row for b in train_ids for row in parts[b]]
+        test_rows = [row for b in range(blocks) if b not in train_ids for row in parts[b]]
+        train = [_naive_sharpe([row[j] for row in train_rows]) for j in range(n)]
+        test = [_naive_sharpe([row[j] for row in test_rows]) for j in range(n)]
+        best = train.index(max(train))
+        below = sum(1 for v in test if v < test[best])
+        equal = sum(1 for v in test if v == test[best])
+        omega = (below + (equal + 1) / 2) / (n + 1)
+        logits.append(math.log(omega / (1 - omega)))
+    return sum(1 for x in logits if x <= 0) / len(logits), logits
+
+
+def naive_quantile(values, p):
+    """numpy's default (linear) quantile, by hand."""
+    ordered = sorted(values)
+    h = (len(ordered) - 1) * p
+    lo = math.floor(h)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (h - lo) * (ordered[hi] - ordered[lo])

@@ -48,7 +48,12 @@ class RunSerializer(serializers.ModelSerializer):
             "engine_seconds",
             "save_seconds",
             "candle_count",
+            "data_start",
+            "data_end",
+            "expected_bars",
+            "warnings",
             "metrics",
+            "statistics",
             "links",
         ]
         read_only_fields = fields
@@ -72,7 +77,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 class RunDetailSerializer(RunSerializer):
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "config"]
+        fields = [*RunSerializer.Meta.fields, "coverage", "config"]
         read_only_fields = fields
 
 

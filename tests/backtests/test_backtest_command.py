@@ -114,7 +114,12 @@ def test_lookahead_command_passes_for_the_example(sample_csv_path):
             ["params.use_trend_filter=false", "params.leverage=2.5"],
             {"params": {"use_trend_filter": False, "leverage": 2.5}},
         ),
-        (["market.start=2021-11-01"], {"market": {"start": __import__("datetime").date(2021, 11, 1)}}),
+        # dates stay text, as in a spec file, for the market checks to parse
+        (["market.start=2021-11-01"], {"market": {"start": "2021-11-01"}}),
+        (["market.end=2021-12-01T12:00:00Z"], {"market": {"end": "2021-12-01T12:00:00Z"}}),
+        (["market.end='2021-12-01'"], {"market": {"end": "2021-12-01"}}),
+        (["params.stop_loss_percent=0.1"], {"params": {"stop_loss_percent": 0.1}}),
+        (["params.take_profit_percent=null"], {"params": {"take_profit_percent": None}}),
         (["execution.fill=close"], {"execution": {"fill": "close"}}),
     ],
 )

@@ -39,3 +39,35 @@ def test_it_keeps_the_longest_gaps_in_time_order_when_there_are_too_many():
 def test_an_empty_series_has_no_span():
     cov = coverage_compute(np.empty(0, dtype=np.int64), np.empty(0), step_ms=M15)
     assert (cov.rows, cov.first_ms, cov.last_ms, cov.gaps) == (0, None, None, [])
+
+
+def test_period_coverage_counts_the_edges_and_the_inside():
+    from marketdata.coverage import period_coverage
+
+    # bars 2, 3, 5, 6 of a period of 10 slots: 2 missing before, 1 inside, 3 after
+    ts = T0_MS + np.array([2, 3, 5, 6], dtype=np.int64) * M15
+    cov = period_coverage(ts, start_ms=T0_MS, end_ms=T0_MS + 10 * M15, step_ms=M15)
+    assert (cov.bars, cov.expected_bars, cov.missing_bars, cov.gap_count) == (4, 10, 6, 3)
+    assert [(g["where"], g["missing_bars"]) for g in cov.gaps] == [("start", 2), ("inside", 1), ("end", 3)]
+    assert cov.gaps[0]["start"] == "2024-01-01T00:00:00Z" and cov.gaps[-1]["end"] == "2024-01-01T02:30:00Z"
+    assert len(cov.problems) == 3
+    assert cov.problems[0].startswith("the data starts at 2024-01-01T00:30:00Z, 2 bars after")
+    assert cov.problems[1].startswith("the data ends at 2024-01-01T01:30:00Z (last bar), 3 bars before")
+    assert "1 gap inside the period (1 bars missing" in cov.problems[2]
+    # a threshold of 2 bars keeps only the trailing 3
+    assert (
+        len(
+            period_coverage(ts, start_ms=T0_MS, end_ms=T0_MS + 10 * M15, step_ms=M15, max_gap_bars=2).problems
+        )
+        == 1
+    )
+
+
+def test_period_coverage_of_a_full_period_and_an_off_grid_start():
+    from marketdata.coverage import period_coverage
+
+    ts = T0_MS + np.arange(8, dtype=np.int64) * M15
+    # the period starts 5 minutes before the first bar and ends right after the last
+    cov = period_coverage(ts, start_ms=T0_MS - 5 * 60_000, end_ms=T0_MS + 8 * M15, step_ms=M15)
+    assert (cov.expected_bars, cov.missing_bars, cov.problems, cov.gaps) == (8, 0, [], [])
+    assert cov.ratio == 1.0

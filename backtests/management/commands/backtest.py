@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 
-import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -26,18 +25,27 @@ from inputs.text import printable
 def parse_set(items: list[str]) -> dict:
     """``["params.rsi_period=10", "market.start=2024-01-01"]`` → nested overrides.
 
-    Values are read as YAML scalars (so 10 is an int, true a bool, 0.5 a float).
+    Values are read exactly as YAML values of a spec file are (``specs.parsing``): 10 is
+    an int, true a bool, 0.5 a float, and a date or date-time (2021-09-01) stays its text,
+    which the market checks then parse, as they do in a spec.
     """
+    from specs.parsing import parse_text
+
     overrides: dict = {}
     for item in items:
         path, sep, raw = item.partition("=")
         if not sep or not path.strip():
             raise CommandError(f"--set {item!r}: expected PATH=VALUE, e.g. params.rsi_period=10")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except (yaml.YAMLError, RecursionError) as exc:
-            problem = exc if isinstance(exc, yaml.YAMLError) else "nested too deeply"
-            raise CommandError(f"--set {item!r}: the value is not a YAML scalar ({problem})") from None
+        value: object = ""
+        if raw.strip():
+            try:
+                parsed = parse_text(raw, source="--set")
+            except RecursionError:  # the YAML composer recurses per nesting level
+                raise CommandError(f"--set {item!r}: the value is nested too deeply") from None
+            if parsed.errors:
+                problem = parsed.errors[0]
+                raise CommandError(f"--set {item!r}: the value is not a valid YAML value ({problem.message})")
+            value = parsed.documents[0].data if parsed.documents else None
         keys = path.strip().split(".")
         node = overrides
         for key in keys[:-1]:
