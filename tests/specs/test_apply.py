@@ -141,6 +141,8 @@ def test_it_normalises_a_backtest(alice):
             "timeframe": "1h",
             "start": "2024-01-01T00:00:00Z",
             "end": "2024-06-30T00:00:00Z",
+            "coverage": "warn",
+            "max_gap_bars": 0,
         },
         "execution": {
             "initial_capital": 5000.0,
@@ -317,6 +319,8 @@ def test_the_command_applies_the_examples_directory_as_one_unit(admin_user):
         "timeframe": "15m",
         "start": "2021-10-01T00:00:00Z",
         "end": "2021-12-29T00:00:00Z",
+        "coverage": "warn",
+        "max_gap_bars": 0,
     }
     grid = Spec.objects.get(name="hyperrsi-grid").data
     assert (grid["strategy"], grid["method"], grid["grid_size"], grid["feasible_size"]) == (

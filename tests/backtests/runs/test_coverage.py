@@ -50,7 +50,8 @@ def test_it_warns_when_the_period_is_twice_as_long_as_the_data():
     assert run.data_start.isoformat() == "2024-01-01T00:00:00+00:00"
     assert run.data_end.isoformat() == "2024-01-21T19:00:00+00:00"  # bar 499
     assert run.warnings == [
-        "the data ends at 2024-01-21T19:00:00Z (last bar), 500 bars before the period's end 2024-02-11T16:00:00Z"
+        "the data ends at 2024-01-21T19:00:00Z (last bar), 500 bars before the period's end "
+        "2024-02-11T16:00:00Z"
     ]
     assert run.coverage["gaps"] == [
         {
