@@ -72,6 +72,8 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         "top_table",
         "generation_stats_text",
         "validation_text",
+        "overfitting_text",
+        "warnings",
     )
     fieldsets = (
         (
@@ -94,6 +96,7 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
         ),
         ("Best", {"fields": ("objective_col", "best_col", "best_params_text", "top_table")}),
         ("Genetic", {"fields": ("generation_stats_text",), "classes": ("collapse",)}),
+        ("Overfitting", {"fields": ("overfitting_text", "warnings")}),
         ("Validation", {"fields": ("validation_text",), "classes": ("collapse",)}),
     )
 
@@ -202,6 +205,21 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
     def validation_text(self, run):
         return format_html("<pre>{}</pre>", json.dumps(run.validation, indent=1)) if run.validation else "—"
 
+    @admin.display(description="overfitting")
+    def overfitting_text(self, run):
+        report = run.overfitting
+        if not report:
+            return "—"
+        pbo = (report.get("pbo") or {}).get("pbo")
+        dsr = (report.get("deflated_sharpe") or {}).get("dsr")
+        summary = format_html(
+            "<p><strong>{}</strong> PBO {} · DSR {}</p>",
+            report.get("verdict_text", ""),
+            "—" if pbo is None else f"{pbo:.2f}",
+            "—" if dsr is None else f"{dsr:.3f}",
+        )
+        return format_html("{}<pre>{}</pre>", summary, json.dumps(report, indent=1))
+
     @admin.action(description="Cancel the selected sweeps")
     def cancel_sweeps(self, request, queryset):
         done = sum(services.sweep_cancel(run=run) for run in queryset)
@@ -234,6 +252,8 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
                 f"({promotion.action}); queued run {promotion.run.pk}",
                 messages.SUCCESS,
             )
+            for warning in promotion.warnings:
+                self.message_user(request, f"sweep {run.pk}, warning: {warning}", messages.WARNING)
 
 
 @admin.register(Trial)

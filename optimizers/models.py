@@ -105,6 +105,13 @@ class OptimizationRun(Job):
     generation_stats = models.JSONField(default=list, blank=True)
     # out_of_sample / walk_forward report (see optimizers.validation), null without one.
     validation = models.JSONField(null=True, blank=True)
+    # PBO, deflated Sharpe ratio, bootstrap interval, edge flags, verdict
+    # (optimizers.services.overfitting), computed when the sweep ends.
+    overfitting = models.JSONField(null=True, blank=True)
+    # The candles' coverage of the base Backtest's period (marketdata.coverage) and its
+    # warnings, as on a backtest run.
+    coverage = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]

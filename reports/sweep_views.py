@@ -26,6 +26,7 @@ from reports import sweep_charts as charts
 from reports.charts import equity_svg
 from reports.format import humanize, metric_label
 from reports.render import report_css
+from reports.sweep_validation import validation_context
 
 REFRESH_SECONDS = 5
 EXTRA_CSS = """
@@ -39,6 +40,10 @@ section.block { margin: 1.4rem 0; }
 .inline-form { display: inline; margin: 0; }
 .inline-form button { padding: 0.1rem 0.5rem; font-size: 0.8rem; }
 th a.sorted { color: var(--ink); }
+.verdict { padding: 0.5rem 0.75rem; border-left: 4px solid var(--line); }
+.verdict-overfit { border-color: #dc2626; background: #fef2f2; }
+.verdict-doubtful { border-color: var(--warn-line); background: var(--warn-bg); }
+.verdict-credible { border-color: #16a34a; background: #f0fdf4; }
 """
 # The trial columns of the top and all-trials tables (the objective comes first and is
 # not repeated among them).
@@ -147,6 +152,7 @@ def sweep_report(request, pk: int):
         context["generations"] = _svg(charts.generations_svg, run.generation_stats, metric=metric)
     top_n = int(run.config.get("sweep", {}).get("top_n") or 10)
     top = selectors.top_trials(run, top_n)
+    context["v"] = validation_context(run, top, metric)
     validation = run.validation or {}
     oos_ids = (
         [row.get("trial") for row in validation.get("top", [])]
@@ -240,6 +246,8 @@ def sweep_promote(request, pk: int):
     except services.SweepError as exc:
         messages.error(request, str(exc))
         return redirect("sweeps:sweep-report", pk=run.pk)
+    for warning in promotion.warnings:
+        messages.warning(request, f"Promoted from sweep {run.pk} despite: {warning}")
     return redirect("reports:run-report", pk=promotion.run.pk)
 
 

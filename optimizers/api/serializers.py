@@ -101,6 +101,9 @@ class SweepDetailSerializer(SweepSerializer):
             "candle_count",
             "generation_stats",
             "validation",
+            "overfitting",
+            "coverage",
+            "warnings",
             "config",
         ]
         read_only_fields = fields
@@ -141,6 +144,11 @@ class PromotionSerializer(serializers.Serializer):
     spec = SweepSpecRefSerializer()
     action = serializers.CharField()
     run = serializers.SerializerMethodField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the promoted trial may disappoint: out of sample worse than the threshold, no "
+        "hold-out, a likely-overfit verdict, a parameter on the edge of the space. Empty when none.",
+    )
 
     def get_run(self, promotion) -> dict:
         request = self.context.get("request")

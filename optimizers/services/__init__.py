@@ -12,6 +12,8 @@
 - ``lifecycle``: resume, cancel, and what the housekeeper (``jobs``) does for sweeps:
   requeue chunks whose worker died, give up on one that keeps killing its worker, ring
   the coordinator of a sweep that stopped moving;
+- ``overfitting``: when a sweep ends, its PBO, deflated Sharpe ratio, bootstrap
+  interval, edge flags and verdict; the warnings promote returns;
 - ``promote``: a trial becomes the next version of the Backtest spec, and a run of it.
 
 docs/sweeps.md has the long form.

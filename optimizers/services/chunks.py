@@ -24,6 +24,7 @@ from engine.errors import EngineInputError
 from jobs.errors import JobError
 from jobs.heartbeat import heartbeat, worker_name
 from jobs.models import JobStatus
+from marketdata.coverage import NotCovered
 from marketdata.read import NoCandles, candles_load
 from optimizers import validation as val
 from optimizers.evaluate import Evaluator, metrics_dicts
@@ -97,6 +98,7 @@ def evaluator_for(run: OptimizationRun, plan: Plan) -> tuple[Evaluator, int, int
 # Anything else is ours: `errored`, logged with its traceback, re-raised for the queue.
 USER_ERRORS = (
     NoCandles,
+    NotCovered,
     JobError,
     SpaceError,
     val.ValidationError,

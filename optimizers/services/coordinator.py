@@ -20,11 +20,14 @@ from django.utils import timezone
 
 from backtests.series import preview_points
 from jobs.models import JobStatus
+from marketdata.coverage import coverage_enforce, market_coverage
+from marketdata.timeframes import timeframe_ms
 from optimizers import validation as val
 from optimizers.evaluate import Evaluator
 from optimizers.genetic import GeneticSearch, generation_stats, run_genetic
 from optimizers.models import RANKING, ChunkStatus, OptimizationRun, SweepChunk, SweepMethod, Trial
 from optimizers.services.chunks import USER_ERRORS, chunks_create, evaluator_for
+from optimizers.services.overfitting import overfitting_report
 from optimizers.services.plan import Plan, SweepError, chunk_size_for, sweep_plan
 from optimizers.services.queue import send_queued_chunks
 from optimizers.space import params_hash
@@ -54,7 +57,13 @@ def sweep_coordinate(*, run_id: int) -> str:
             if not OptimizationRun.start(run_id):
                 return OptimizationRun.objects.get(pk=run_id).status
             evaluator, _, _ = evaluator_for(run, plan)  # fail now if the candles are not there
-            OptimizationRun.objects.filter(pk=run_id).update(candle_count=len(evaluator))
+            coverage = market_coverage(
+                evaluator.candles.ts, plan.market, step_ms=timeframe_ms(plan.market["timeframe"])
+            )
+            OptimizationRun.objects.filter(pk=run_id).update(
+                candle_count=len(evaluator), coverage=coverage.as_dict(), warnings=coverage.problems
+            )
+            coverage_enforce(coverage, plan.market)
         if run.method == SweepMethod.GENETIC:
             finalise = _genetic_step(run_id, plan)
         else:
@@ -196,13 +205,18 @@ def _finalise(run_id: int, plan: Plan) -> str:
     run = OptimizationRun.objects.get(pk=run_id)
     best = Trial.objects.filter(run_id=run_id).order_by(*RANKING).first()
     report = None
+    evaluator, lo, hi = evaluator_for(run, plan)
     if plan.validation:
-        evaluator, _, hi = evaluator_for(run, plan)
         if plan.validation.get("type") == "out_of_sample":
             report = _out_of_sample(run, plan, evaluator, hi)
         elif plan.validation.get("type") == "walk_forward":
             report = _walk_forward(run, plan, evaluator)
-    updates: dict[str, Any] = {"validation": report}
+    try:
+        overfitting = overfitting_report(run, plan, evaluator, lo, hi, best)
+    except Exception as exc:  # the statistics must not cost the user the sweep's results
+        log.exception("sweep %s: overfitting statistics failed", run_id)
+        overfitting = {"error": f"{type(exc).__name__}: {exc}"}
+    updates: dict[str, Any] = {"validation": report, "overfitting": overfitting}
     if best is not None:
         updates.update(
             best_trial=best, best_params=best.params, best_metrics=best.metrics, best_objective=best.objective

@@ -52,6 +52,7 @@ class Plan:
     validation: dict[str, Any] | None
     genetic: GeneticSettings
     random: dict[str, Any] = field(default_factory=dict)
+    overfitting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fixed(self) -> dict[str, Any]:
@@ -113,6 +114,7 @@ def sweep_plan(config: Mapping[str, Any]) -> Plan:
         validation=sweep.get("validation") or None,
         genetic=genetic,
         random=dict(sweep.get("random") or {}),
+        overfitting=dict(sweep.get("overfitting") or {}),
     )
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from backtests.services import run_enqueue
 from optimizers.models import RANKING, OptimizationRun, Trial
+from optimizers.services.overfitting import promote_warnings
 from optimizers.services.plan import SweepError
 from specs.models import Spec
 from specs.services import SpecValidationError, spec_apply
@@ -23,11 +24,14 @@ class Promotion:
     spec: Spec
     action: str  # created | updated | unchanged (spec_apply's)
     run: Any  # backtests.models.BacktestRun
+    warnings: list[str]  # why the promoted trial may disappoint (promote_warnings)
 
 
 def sweep_promote(*, run: OptimizationRun, trial: Trial | None = None) -> Promotion:
     """Make ``trial`` (default: the best) the next version of the sweep's Backtest spec and
-    queue a full run of it.
+    queue a full run of it. Never refused for being weak: the ``warnings`` say why it may
+    disappoint (out of sample worse than the threshold, no hold-out, a likely-overfit
+    verdict, a parameter on the edge of the space).
 
     The document is the base Backtest's data (the version the sweep ran on) with the
     trial's params, applied through ``specs.services.spec_apply`` as the sweep's owner,
@@ -58,4 +62,6 @@ def sweep_promote(*, run: OptimizationRun, trial: Trial | None = None) -> Promot
             backtest_run = run_enqueue(spec=spec, owner=run.owner)
     except SpecValidationError as exc:
         raise SweepError(f"the promoted Backtest is not valid: {exc}", {"trial": [str(exc)]}) from None
-    return Promotion(trial=trial, spec=spec, action=applied.action, run=backtest_run)
+    return Promotion(
+        trial=trial, spec=spec, action=applied.action, run=backtest_run, warnings=promote_warnings(run, trial)
+    )
