@@ -7,7 +7,8 @@ in-sample part with an out-of-sample validation, else every bar):
   ``overfitting.max_trials``, a seeded sample above that) is run again with
   ``engine.runner.run_backtest`` to get its per-bar returns, summarised block by block;
 - **DSR** (``engine.stats.deflated_sharpe_ratio``): the best trial's Sharpe ratio against
-  the expected best of N = every trial, with V the variance of the trials' Sharpe ratios;
+  the expected best of N = every trial, with V the variance of the re-run trials'
+  Sharpe ratios (per bar, arithmetic: the papers' estimator);
 - **PSR** of the best trial, and a **bootstrap interval** of its objective metric
   (block bootstrap of its returns for an equity metric, i.i.d. bootstrap of its trades for
   a trade metric);
@@ -104,8 +105,7 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     metric = plan.objective.metric
     candles = _window(evaluator.candles, lo, hi)
     minutes = evaluator.minutes_per_bar
-    per_year = bars_per_year(minutes)
-    rows = list(Trial.objects.filter(run=run).order_by("id").values_list("id", "params", "sharpe_ratio"))
+    rows = list(Trial.objects.filter(run=run).order_by("id").values_list("id", "params"))
     ranked = list(
         Trial.objects.filter(run=run).order_by(*RANKING).values_list("params", flat=True)[: plan.top_n]
     )
@@ -126,8 +126,7 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     best_result = backtest(best.params)
     returns = bar_returns(best_result.equity)
     moments = return_moments(returns)
-    # the trials' per-bar Sharpe ratios: the stored (annualised) ones over √bars_per_year
-    trial_sharpes = [None if s is None else s / math.sqrt(per_year) for _, _, s in rows]
+    trial_sharpes, pbo = _rerun_trials(rows, settings, backtest, moments.count)
     variance = sharpe_variance(trial_sharpes)
     dsr, sr0 = deflated_sharpe_ratio(
         moments.sharpe, moments.count, moments.skewness, moments.kurtosis, trials=len(rows), variance=variance
@@ -145,11 +144,12 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     report["deflated_sharpe"] = {
         "dsr": dsr,
         "sr0_per_bar": sr0,
-        "sr0_annualised": sr0 * math.sqrt(per_year),
+        "sr0_annualised": sr0 * math.sqrt(bars_per_year(minutes)),
         "trials": len(rows),
         "sharpe_variance_per_bar": variance,
+        "variance_from": len(trial_sharpes),
     }
-    report["pbo"] = _pbo(rows, settings, backtest, moments.count)
+    report["pbo"] = pbo
     report["bootstrap"] = _bootstrap(best_result, candles.ts, metric, settings, minutes=minutes, plan=plan)
     report["edges"] = of.edge_flags(
         {axis.name: list(axis.values) for axis in plan.space.axes}, best.params, ranked
@@ -160,30 +160,36 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     return _json_safe(report)
 
 
-def _pbo(rows, settings: OverfittingSettings, backtest, returns_count: int) -> dict[str, Any]:
-    blocks = settings.cscv_blocks
-    if len(rows) < 2:
-        return {"pbo": None, "reason": "a PBO needs at least 2 trials"}
-    if returns_count < 2 * blocks:
-        return {
-            "pbo": None,
-            "reason": f"{returns_count} returns cannot be cut into {blocks} blocks of 2 or more",
-        }
+def _rerun_trials(rows, settings: OverfittingSettings, backtest, returns_count: int):
+    """Run the trials again (all, or a seeded sample of ``max_trials``) for their bar
+    returns: ``(per-bar Sharpe ratios, PBO report)``. The Sharpe ratios (arithmetic mean
+    over std, ddof 1) give the DSR's V; the block statistics the PBO."""
     chosen = rows
     if len(rows) > settings.max_trials:
         pick = np.sort(
             np.random.default_rng(settings.seed).choice(len(rows), settings.max_trials, replace=False)
         )
         chosen = [rows[i] for i in pick.tolist()]
-    bounds = of.block_bounds(returns_count, blocks)
+    blocks = settings.cscv_blocks
+    reason = None
+    if len(rows) < 2:
+        reason = "a PBO needs at least 2 trials"
+    elif returns_count < 2 * blocks:
+        reason = f"{returns_count} returns cannot be cut into {blocks} blocks of 2 or more"
+    bounds = of.block_bounds(returns_count, blocks) if reason is None else None
     mean = np.empty((blocks, len(chosen)), dtype=np.float64)
     m2 = np.empty_like(mean)
-    for j, (_, params, _) in enumerate(chosen):
-        mean[:, j], m2[:, j] = of.block_stats(bar_returns(backtest(params).equity), bounds)
-    result = of.pbo_cscv(np.diff(bounds), mean, m2)
-    out = result.as_dict()
+    sharpes: list[float | None] = []
+    for j, (_, params) in enumerate(chosen):
+        r = bar_returns(backtest(params).equity)
+        sharpes.append(return_moments(r).sharpe)
+        if bounds is not None:
+            mean[:, j], m2[:, j] = of.block_stats(r, bounds)
+    if bounds is None:
+        return sharpes, {"pbo": None, "reason": reason}
+    out = of.pbo_cscv(np.diff(bounds), mean, m2).as_dict()
     out["sampled"] = len(chosen) < len(rows)
-    return out
+    return sharpes, out
 
 
 def _bootstrap(
