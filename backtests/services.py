@@ -191,9 +191,10 @@ def run_results_store(
     test builders directly). ``ts`` int64 ms, one per equity point; ``minutes_per_bar``
     the bar length (default: the run's timeframe).
     """
+    timeframe, config = BacktestRun.objects.filter(pk=run_id).values_list("timeframe", "config").get()
     if minutes_per_bar is None:
-        timeframe = BacktestRun.objects.filter(pk=run_id).values_list("timeframe", flat=True).get()
         minutes_per_bar = timeframe_minutes(timeframe)
+    risk_free_rate = float(((config or {}).get("execution") or {}).get("risk_free_rate") or 0.0)
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(result.equity, dtype=np.float64)
     to_dt = _ms_to_datetime
@@ -229,7 +230,7 @@ def run_results_store(
     BacktestRun.objects.filter(pk=run_id).update(
         metrics=metrics,
         candle_count=len(ts),
-        statistics=run_statistics(equity, minutes_per_bar).as_dict(),
+        statistics=run_statistics(equity, minutes_per_bar, risk_free_rate).as_dict(),
         **{name: metrics.get(name) for name in METRIC_COLUMNS},
     )
 

@@ -174,7 +174,16 @@ def main() -> None:
         )  # fmt: skip
         _, _, k, exposed, *sums = out
         return metrics_from_sums_nb(
-            *sums, equity[n - 1], c["ts"][0], c["ts"][n - 1], n, trades[:k], 1.0, cfg.initial_capital, exposed
+            *sums,
+            equity[n - 1],
+            c["ts"][0],
+            c["ts"][n - 1],
+            n,
+            trades[:k],
+            1.0,
+            cfg.initial_capital,
+            exposed,
+            0.0,
         )
 
     def indicators():
@@ -192,7 +201,7 @@ def main() -> None:
     n_trades, n_exposed = simulation()
 
     def metrics():
-        metrics_nb(equity, c["ts"], trades[:n_trades], 1.0, cfg.initial_capital, n_exposed)
+        metrics_nb(equity, c["ts"], trades[:n_trades], 1.0, cfg.initial_capital, n_exposed, 0.0)
 
     def bare():
         indicators()

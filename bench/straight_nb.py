@@ -215,10 +215,12 @@ def straight_sweep_nb(  # noqa: PLR0917 (one flat kernel on purpose)
         res[0] = total
         res[1] = annual
         res[2] = std * ann
+        # the contract's numerator: the geometric mean bar return, -1 once ruined
+        g = -1.0 if total <= -1.0 or max_dd >= 1.0 else np.expm1(np.log1p(total) / m)
         if std > 0.0:
-            res[3] = mean / std * ann
+            res[3] = g / std * ann
         if down > 0.0:
-            res[4] = mean / down * ann
+            res[4] = g / down * ann
         res[5] = max_dd
         res[6] = max_ms / 86_400_000
         if max_dd > 0.0:

@@ -26,6 +26,7 @@ from engine.enums import (
     X_TAKE_PROFIT,
 )
 from engine.errors import EngineInputError
+from engine.stats import rf_per_bar
 
 
 def _number(name: str, value: Any) -> float:
@@ -55,7 +56,8 @@ class ExecutionConfig:
     "next_open". position_size: fraction of equity committed (margin + entry fee),
     0 < position_size <= 1. maintenance_margin_rate: 0 <= mmr < 1 (must also be below
     1 / leverage, checked when the leverage is known). on_opposite: "reverse", "close"
-    or "ignore".
+    or "ignore". risk_free_rate: annual, -1 < rf < 1, subtracted by the Sharpe and
+    Sortino ratios as ``rf_per_bar`` (no cash earns it).
     """
 
     initial_capital: float = 10000.0
@@ -65,6 +67,7 @@ class ExecutionConfig:
     position_size: float = 1.0
     maintenance_margin_rate: float = 0.005
     on_opposite: str = "reverse"
+    risk_free_rate: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise ints to floats in place once
@@ -77,6 +80,7 @@ class ExecutionConfig:
             "maintenance_margin_rate",
             _number("maintenance_margin_rate", self.maintenance_margin_rate),
         )
+        set_(self, "risk_free_rate", _number("risk_free_rate", self.risk_free_rate))
         _choice("fill", self.fill, FILL_NAMES)
         _choice("on_opposite", self.on_opposite, OPPOSITE_NAMES)
         if self.initial_capital <= 0:
@@ -91,6 +95,15 @@ class ExecutionConfig:
             raise EngineInputError(
                 f"execution.maintenance_margin_rate must be in [0, 1), got {self.maintenance_margin_rate!r}"
             )
+
+        if not -1 < self.risk_free_rate < 1:
+            raise EngineInputError(
+                f"execution.risk_free_rate must be in (-1, 1), got {self.risk_free_rate!r}"
+            )
+
+    def rf_per_bar(self, minutes_per_bar: float) -> float:
+        """The risk-free rate per bar (``engine.stats.rf_per_bar``)."""
+        return rf_per_bar(self.risk_free_rate, minutes_per_bar)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> ExecutionConfig:

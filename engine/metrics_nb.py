@@ -44,9 +44,10 @@ from engine.enums import (
 # fastmath: reassociation would let each caller's compiled loop sum in its own order.
 #
 # The accumulator tuple:
-#   (prev, sum_r, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2,
+#   (prev, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2,
 #    peak, peak_ts, trough, max_dd, max_ms)
-# prev: the last equity value; sum_r, sum_down2: sums of r_i and min(r_i, 0)^2;
+# prev: the last equity value, or the first one <= 0 once the run is ruined (it stays
+# there, so every later return is 0); sum_down2: the sum of min(r_i, 0)^2;
 # shift, b_sum, b_sq, b_n: the current block of returns, summed as x = r - shift;
 # count, mean, m2: the blocks merged so far (Chan, Golub & LeVeque's pairwise update);
 # peak, peak_ts, trough, max_dd, max_ms: the drawdown state (see ``_drawdown_step``).
@@ -63,7 +64,7 @@ _BLOCK = 512
 def metrics_start(e0, ts0):
     """The accumulators after bar 0, whose equity is ``e0`` (> 0) and time ``ts0``."""
     zero = np.int64(0)  # not a literal 0, so that the tuple has one type from the start
-    return (e0, 0.0, 0.0, 0.0, 0.0, 0.0, zero, zero, 0.0, 0.0, e0, ts0, e0, 0.0, ts0 - ts0)
+    return (e0, 0.0, 0.0, 0.0, 0.0, zero, zero, 0.0, 0.0, e0, ts0, e0, 0.0, ts0 - ts0)
 
 
 @njit(inline="always")
@@ -82,15 +83,17 @@ def _merge_block(count, mean, m2, shift, b_sum, b_sq, b_n):  # noqa: PLR0917 (Nu
 def metrics_step(acc, e, ts_i):
     """Fold in bar i >= 1, with equity ``e`` and time ``ts_i`` (epoch ms).
 
-    r_i = e / e_{i-1} - 1, or 0 where e_{i-1} <= 0. Drawdowns: a drawdown starts after
-    the last bar at the running peak (a bar equal to the peak moves the peak there) and
-    ends at the first bar with equity >= that peak; its depth is 1 - trough / peak
-    (tracking the trough instead of dividing at every bar keeps this pass cheap).
+    r_i = max(e / e_{i-1} - 1, -1) while no equity so far was <= 0; 0 from the bar after
+    the first e <= 0 on (the ruin: the capital is gone, and what an open position does
+    afterwards is no return on it). Drawdowns: a drawdown starts after the last bar at
+    the running peak (a bar equal to the peak moves the peak there) and ends at the first
+    bar with equity >= that peak; its depth is 1 - trough / peak (tracking the trough
+    instead of dividing at every bar keeps this pass cheap).
     """
-    prev, sum_r, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2 = acc[:10]
-    peak, peak_ts, trough, max_dd, max_ms = acc[10:]
-    r = e / prev - 1.0 if prev > 0.0 else 0.0
-    sum_r += r
+    prev, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2 = acc[:9]
+    peak, peak_ts, trough, max_dd, max_ms = acc[9:]
+    alive = prev > 0.0
+    r = max(e / prev - 1.0, -1.0) if alive else 0.0
     # min(r, 0) exactly (2r and r/2 are exact), without the branch on the sign of r
     # that a select compiles to here, which mispredicts at every other bar in a position
     down = (r - abs(r)) * 0.5
@@ -116,8 +119,7 @@ def metrics_step(acc, e, ts_i):
         # a select, not a branch: in a falling market new troughs come at random bars
         trough = min(trough, e)
     return (
-        e,
-        sum_r,
+        e if alive else prev,
         sum_down2,
         shift,
         b_sum,
@@ -136,24 +138,23 @@ def metrics_step(acc, e, ts_i):
 
 @njit(inline="always")
 def metrics_finish(acc, ts_last):
-    """``(sum_r, sum_down2, ss, max_dd, max_dd_ms)`` after the last bar (time ``ts_last``).
+    """``(sum_down2, ss, max_dd, max_dd_ms)`` after the last bar (time ``ts_last``).
 
     ss is the sum of squared deviations of the returns from their mean; a drawdown still
     open at the last bar ends there.
     """
-    _, sum_r, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2 = acc[:10]
-    peak, peak_ts, trough, max_dd, max_ms = acc[10:]
+    _, sum_down2, shift, b_sum, b_sq, b_n, count, mean, m2 = acc[:9]
+    peak, peak_ts, trough, max_dd, max_ms = acc[9:]
     if b_n > 0:
         count, mean, m2 = _merge_block(count, mean, m2, shift, b_sum, b_sq, b_n)
     if trough < peak:
         max_dd = max(max_dd, 1.0 - trough / peak)
         max_ms = max(max_ms, ts_last - peak_ts)
-    return sum_r, sum_down2, m2, max_dd, max_ms
+    return sum_down2, m2, max_dd, max_ms
 
 
 @njit(cache=True)
 def metrics_from_sums_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    sum_r,
     sum_down2,
     ss,
     max_dd,
@@ -166,6 +167,7 @@ def metrics_from_sums_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     minutes_per_bar,
     initial_capital,
     n_exposed,
+    rf_per_bar,
 ):
     """Every metric from the equity accumulators (``metrics_finish``) and the trades.
 
@@ -192,16 +194,26 @@ def metrics_from_sums_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     if max_dd > 0.0:
         out[M_CALMAR_RATIO] = annual / max_dd
 
+    # Sharpe and Sortino: the compound (geometric) mean bar return g, the constant return
+    # that compounds to total_return over the m bar returns, less rf; -1 for a ruined run
+    # (equity <= 0 at some close: trough <= 0 makes max_dd >= 1). Its sign is the sign of
+    # the run's gain, so a loss is never a positive ratio (docs/engine.md, "Metrics").
     m = n - 1
-    mean_r = sum_r / m
+    ruined = total_return <= -1.0 or max_dd >= 1.0
+    g = -1.0 if ruined else np.expm1(np.log1p(total_return) / m)
+    excess = g - rf_per_bar
     if m >= 2:
         std = np.sqrt(ss / (m - 1))
         out[M_VOLATILITY] = std * ann
         if std > 0.0:
-            out[M_SHARPE_RATIO] = mean_r / std * ann
+            out[M_SHARPE_RATIO] = excess / std * ann
+        elif excess == 0.0:
+            out[M_SHARPE_RATIO] = 0.0  # equity never moved: no risk, no return
     downside = np.sqrt(sum_down2 / m)
     if downside > 0.0:
-        out[M_SORTINO_RATIO] = mean_r / downside * ann
+        out[M_SORTINO_RATIO] = excess / downside * ann
+    elif excess == 0.0:
+        out[M_SORTINO_RATIO] = 0.0
 
     # trades
     n_trades = trades.shape[0]
@@ -251,7 +263,9 @@ def metrics_from_sums_nb(  # noqa: PLR0917 (Numba kernels take positional argume
 
 
 @njit(cache=True)
-def metrics_nb(equity, ts, trades, minutes_per_bar, initial_capital, n_exposed):  # noqa: PLR0917
+def metrics_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
+    equity, ts, trades, minutes_per_bar, initial_capital, n_exposed, rf_per_bar
+):
     """Every metric of the contract table, as float64[N_METRICS] indexed by ``enums.M_*``.
 
     equity: float64[n], n >= 2, equity at each bar close after the end-of-data exit;
@@ -259,11 +273,13 @@ def metrics_nb(equity, ts, trades, minutes_per_bar, initial_capital, n_exposed):
     ts: int64[n] epoch ms, strictly increasing. trades: ``trade_dt`` records (trimmed).
     minutes_per_bar: > 0, sets bars_per_year = 365*24*60 / minutes_per_bar.
     initial_capital: > 0. n_exposed: bars at whose close a position was open.
+    rf_per_bar: the risk-free return per bar that Sharpe and Sortino subtract.
 
     One pass over equity and ts (the accumulators above). Returns are r_i for
-    i = 1..n-1 (n-1 values); std uses ddof=1, from blockwise shifted sums merged pairwise
-    (as accurate as ``np.std``'s two passes). Durations are in days of 86,400,000 ms. The
-    drawdown peak is the last bar at the running maximum before equity falls below it (equity
+    i = 1..n-1 (n-1 values, clamped at -1, 0 after a ruin: ``metrics_step``); Sharpe and
+    Sortino take the geometric mean return (``metrics_from_sums_nb``); std uses ddof=1,
+    from blockwise shifted sums merged pairwise (as accurate as ``np.std``'s two passes).
+    Durations are in days of 86,400,000 ms. The drawdown peak is the last bar at the running maximum before equity falls below it (equity
     equal to the peak does not start a drawdown), and a drawdown ends at the first bar
     with equity >= that peak. Trade buckets: wins are pnl > 0, losses pnl <= 0; gross loss
     = -sum(pnl of losses), so profit_factor is null when no trade lost money.
@@ -275,8 +291,8 @@ def metrics_nb(equity, ts, trades, minutes_per_bar, initial_capital, n_exposed):
     acc = metrics_start(equity[0], ts[0])
     for i in range(1, n):
         acc = metrics_step(acc, equity[i], ts[i])
-    sum_r, sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
+    sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
     return metrics_from_sums_nb(
-        sum_r, sum_down2, ss, max_dd, max_dd_ms, equity[n - 1], ts[0], ts[n - 1], n, trades, minutes_per_bar,
-        initial_capital, n_exposed,
+        sum_down2, ss, max_dd, max_dd_ms, equity[n - 1], ts[0], ts[n - 1], n, trades, minutes_per_bar,
+        initial_capital, n_exposed, rf_per_bar,
     )  # fmt: skip

@@ -303,7 +303,10 @@ def _run(
     )
     trades = trades_buf[:n_trades].copy()
     t1 = time.perf_counter()
-    values = metrics_nb(equity, ts, trades, minutes_per_bar, execution.initial_capital, n_exposed).tolist()
+    values = metrics_nb(
+        equity, ts, trades, minutes_per_bar, execution.initial_capital, n_exposed,
+        execution.rf_per_bar(minutes_per_bar),
+    ).tolist()  # fmt: skip
     metrics = _metrics_dict(values, n_trades)
     t2 = time.perf_counter()
     timings["simulate"] = t1 - t0
@@ -485,7 +488,7 @@ def _run_fused(
     if out[0] == FUSED_FULL:
         trades_buf = np.empty(n + 1, dtype=trade_dt)
         out = fused(params, cols, engine, equity, trades_buf)
-    status, n_first, n_trades, n_exposed, sum_r, sum_down2, ss, max_dd, max_dd_ms = out
+    status, n_first, n_trades, n_exposed, sum_down2, ss, max_dd, max_dd_ms = out
     if status != FUSED_DONE:
         _checked_values(cols, "candles.")  # raises, naming the column and index
         raise RuntimeError(f"the fused kernel stopped at bar {status}, but the candles check found nothing")
@@ -493,7 +496,6 @@ def _run_fused(
     t_simulated = time.perf_counter()
     minutes = _minutes_per_bar(ts, _majority_step(ts, n_first), timeframe_minutes)
     values = metrics_from_sums_nb(
-        sum_r,
         sum_down2,
         ss,
         max_dd,
@@ -506,6 +508,7 @@ def _run_fused(
         minutes,
         cfg.initial_capital,
         n_exposed,
+        cfg.rf_per_bar(minutes),
     ).tolist()
     metrics = _metrics_dict(values, n_trades)
     done = time.perf_counter()

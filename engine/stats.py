@@ -30,13 +30,16 @@ _NORMAL = NormalDist()
 
 
 def bar_returns(equity: np.ndarray) -> np.ndarray:
-    """The per-bar returns the metrics use: r_i = e_i / e_{i-1} - 1 for i = 1..n-1, and 0
-    where e_{i-1} <= 0 (docs/engine.md, "Metrics"). float64[n-1]."""
+    """The per-bar returns the metrics use (docs/engine.md, "Metrics"): r_i =
+    max(e_i / e_{i-1} - 1, -1) for i = 1..n-1 up to the first bar with e <= 0 (the ruin),
+    and 0 after it. float64[n-1]."""
     e = np.asarray(equity, dtype=np.float64)
-    prev = e[:-1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = e[1:] / prev - 1.0
-    return np.where(prev > 0.0, r, 0.0)
+        r = np.maximum(e[1:] / e[:-1] - 1.0, -1.0)
+    ruined = np.flatnonzero(e <= 0.0)
+    if ruined.size:
+        r[ruined[0] :] = 0.0  # r_i for i > ruin bar sits at index i - 1 >= ruin
+    return r
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,13 @@ def bars_per_year(minutes_per_bar: float) -> float:
     return MINUTES_PER_YEAR / minutes_per_bar
 
 
+def rf_per_bar(annual: float, minutes_per_bar: float) -> float:
+    """(1 + rf)^(1 / bars_per_year) - 1: an annual rate compounded per bar."""
+    if annual == 0.0:
+        return 0.0
+    return math.expm1(math.log1p(annual) * minutes_per_bar / MINUTES_PER_YEAR)
+
+
 @dataclass(frozen=True)
 class RunStatistics:
     """What a run stores in ``BacktestRun.statistics`` (see ``run_statistics``)."""
@@ -147,6 +157,8 @@ class RunStatistics:
     kurtosis: float | None
     sharpe_per_bar: float | None
     probabilistic_sharpe_ratio: float | None
+    sharpe_ratio_arithmetic: float | None
+    sortino_ratio_arithmetic: float | None
     risk_free_rate: float
     bars_per_year: float
 
@@ -155,14 +167,19 @@ class RunStatistics:
 
 
 def run_statistics(equity: np.ndarray, minutes_per_bar: float, risk_free_rate: float = 0.0) -> RunStatistics:
-    """The return statistics of one run: its moments and PSR(0), the probability that its
-    true Sharpe ratio is above zero (above the risk-free rate with rf > 0).
+    """The return statistics of one run: its moments, PSR(0) (the probability that its
+    true Sharpe ratio is above zero; above the risk-free rate with rf > 0), and the
+    textbook Sharpe and Sortino ratios over the *arithmetic* mean bar return, which the
+    contract table used before it took the geometric mean (docs/engine.md, "Metrics").
 
     risk_free_rate: annual, compounded per bar: rf_bar = (1 + rf)^(1 / bars_per_year) - 1.
     """
     per_year = bars_per_year(minutes_per_bar)
-    rf_bar = (1.0 + risk_free_rate) ** (1.0 / per_year) - 1.0 if risk_free_rate else 0.0
-    m = return_moments(bar_returns(equity), rf_bar)
+    rf_bar = rf_per_bar(risk_free_rate, minutes_per_bar)
+    r = bar_returns(equity)
+    m = return_moments(r, rf_bar)
+    ann = math.sqrt(per_year)
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
     return RunStatistics(
         returns=m.count,
         mean_return=m.mean,
@@ -171,6 +188,10 @@ def run_statistics(equity: np.ndarray, minutes_per_bar: float, risk_free_rate: f
         kurtosis=m.kurtosis,
         sharpe_per_bar=m.sharpe,
         probabilistic_sharpe_ratio=probabilistic_sharpe_ratio(m.sharpe, 0.0, m.count, m.skewness, m.kurtosis),
+        sharpe_ratio_arithmetic=None if m.sharpe is None else m.sharpe * ann,
+        sortino_ratio_arithmetic=(m.mean - rf_bar) / downside * ann
+        if m.mean is not None and downside > 0
+        else None,
         risk_free_rate=risk_free_rate,
         bars_per_year=per_year,
     )

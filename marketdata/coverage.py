@@ -117,6 +117,8 @@ def _longest(missing: np.ndarray, keep_max: int) -> list[int]:
     if missing.shape[0] <= keep_max:
         return list(range(missing.shape[0]))
     return np.sort(np.argsort(-missing, kind="stable")[:keep_max]).tolist()
+
+
 @dataclass(frozen=True)
 class PeriodCoverage:
     """How well the bars a run used cover the period it asked for.

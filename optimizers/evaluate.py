@@ -212,6 +212,7 @@ class Evaluator:
                 lo,
                 hi,
                 self.minutes_per_bar,
+                self.execution.rf_per_bar(self.minutes_per_bar),
                 sig,
                 trades,
                 result,

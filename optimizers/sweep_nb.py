@@ -136,7 +136,22 @@ def _bar(state, params, k, o, h, lw, c, sig, pending, next_open):  # noqa: PLR09
 
 @njit(cache=True)
 def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    strategy, ts, open_, high, low, close, ind, iidx, fpar, xrec, lo, hi, minutes_per_bar, sig, trades
+    strategy,
+    ts,
+    open_,
+    high,
+    low,
+    close,
+    ind,
+    iidx,
+    fpar,
+    xrec,
+    lo,
+    hi,
+    minutes_per_bar,
+    rf_per_bar,
+    sig,
+    trades,
 ):
     """The metrics, float64[N_METRICS] (NaN = null), of one combination simulated over
     bars ``lo..hi-1`` (0 <= lo, lo + 2 <= hi <= n).
@@ -144,7 +159,8 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     Candles: ts int64[n], open_/high/low/close float64[n], validated. ind, iidx, fpar: the
     indicator table and this combination's rows and signal parameters (see
     ``_signals_block``); xrec: float64[N_EXEC], its execution record (``enums.X_*``,
-    checked by the wrapper). sig: int8[BLOCK] and trades: ``trade_dt``[hi - lo]
+    checked by the wrapper). minutes_per_bar, rf_per_bar: as ``metrics_nb``'s (one for
+    every combination). sig: int8[BLOCK] and trades: ``trade_dt``[hi - lo]
     scratch (an entry takes a nonzero signal in the window, so hi - lo trades fit).
 
     Equal, bit for bit, to ``simulate_nb`` over the window's signals (computed over all
@@ -210,11 +226,11 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
         write_trades(trades, w_ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
     e = state[CASH]
     acc = metrics_step(acc, e, w_ts[m - 1])
-    sum_r, sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, w_ts[m - 1])
+    sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, w_ts[m - 1])
     n_trades = state[N_TRADES]
     return metrics_from_sums_nb(
-        sum_r, sum_down2, ss, max_dd, max_dd_ms, e, w_ts[0], w_ts[m - 1], m, trades[:n_trades],
-        minutes_per_bar, capital, n_exposed,
+        sum_down2, ss, max_dd, max_dd_ms, e, w_ts[0], w_ts[m - 1], m, trades[:n_trades],
+        minutes_per_bar, capital, n_exposed, rf_per_bar,
     )  # fmt: skip
 
 
@@ -233,6 +249,7 @@ def sweep_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     lo,
     hi,
     minutes_per_bar,
+    rf_per_bar,
     sig_scratch,
     trades_scratch,
     out,
@@ -249,5 +266,5 @@ def sweep_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
         slot = get_thread_id()
         out[c, :] = combination_nb(
             strategy, ts, open_, high, low, close, ind, iidx[c], fpar[c], xrec[c], lo, hi, minutes_per_bar,
-            sig_scratch[slot], trades_scratch[slot],
+            rf_per_bar, sig_scratch[slot], trades_scratch[slot],
         )  # fmt: skip

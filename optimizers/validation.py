@@ -200,8 +200,9 @@ def stitch(
     equity = np.concatenate(parts_eq)
     trades = np.concatenate(all_trades) if all_trades else np.empty(0, dtype=trade_dt)
     row = metrics_nb(
-        equity, ts, np.empty(0, dtype=trade_dt), evaluator.minutes_per_bar, ex.initial_capital, 0
-    )
+        equity, ts, np.empty(0, dtype=trade_dt), evaluator.minutes_per_bar, ex.initial_capital, 0,
+        ex.rf_per_bar(evaluator.minutes_per_bar),
+    )  # fmt: skip
     values = dict(zip(METRIC_NAMES, row.tolist(), strict=True))
     metrics: dict[str, Any] = {
         name: (values[name] if math.isfinite(values[name]) else None) for name in STITCHED_METRICS

@@ -439,7 +439,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     equity_out: float64[n], written in full when the candles are valid.
     trades_out: ``trade_dt`` records, room for the trades (see ``-2`` below).
 
-    Returns ``(status, n_first_step, n_trades, n_exposed, sum_r, sum_down2, ss, max_dd,
+    Returns ``(status, n_first_step, n_trades, n_exposed, sum_down2, ss, max_dd,
     max_dd_ms)``:
       status: -1 when done. A bar index >= 0 when that bar's candle is invalid (ts not
         above the previous bar's, a price not finite and > 0, a volume not finite): the
@@ -470,14 +470,14 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     # Warm-up, bars 0 .. start-1: no signal can occur, so the position stays flat, while
     # the RSI goes through its start-up phases (``rsi_*_into``'s first loops).
     if not bar_ok(1, open_[0], high[0], low[0], close[0], volume[0]):
-        return (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+        return (0, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
     # (int64 zeros and ones, not literals: a literal argument compiles its own version of
     # the callee, and each of these takes seconds to compile)
     zero = np.int64(0)
     one = np.int64(1)
     bad, n_first = _check_block(ts, open_, high, low, close, volume, one, start, first_step)
     if bad >= 0:
-        return (bad, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+        return (bad, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
     inv = 1.0 / period
     keep = (period - 1.0) / period
     every = _resync_every(period)
@@ -536,7 +536,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
         hi = min(lo + _BLOCK, n)
         bad, k = _check_block(ts, open_, high, low, close, volume, lo, hi, first_step)
         if bad >= 0:
-            return (bad, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+            return (bad, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
         n_first += k
         rsi_state, trend = _signals_block(
             close, lo, hi, sig, rsi_state, trend, alpha, sma, period, follow, use_trend_filter, oversold,
@@ -559,7 +559,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
             trades_out,
         )
         if full:
-            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
         n_exposed += exposed
         # the last bar's equity is folded in after the end-of-data exit
         acc = _metrics_block(acc, equity_out, ts, lo, min(hi, n - 1), prices, hi, min(hi + _BLOCK, n))
@@ -567,10 +567,10 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     state, closed, trade = sim_finish(state, params, n - 1, close[n - 1])
     if closed:
         if state[N_TRADES] > trades_out.shape[0]:
-            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, no_ms)
+            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
         write_trades(trades_out, ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
     e = state[CASH]
     equity_out[n - 1] = e
     acc = metrics_step(acc, e, ts[n - 1])
-    sum_r, sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
-    return (-1, n_first, state[N_TRADES], n_exposed, sum_r, sum_down2, ss, max_dd, max_dd_ms)
+    sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
+    return (-1, n_first, state[N_TRADES], n_exposed, sum_down2, ss, max_dd, max_dd_ms)

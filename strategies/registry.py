@@ -20,8 +20,8 @@ A strategy is framework-free data plus kernels:
   ``(fill_code, opposite_code, initial_capital, fee_rate, slippage_bps, position_size,
   leverage, stop_loss_pct, take_profit_pct, maintenance_margin_rate)`` as
   ``simulate_nb`` takes them; equity_out float64[n] and trades_out ``trade_dt`` records
-  to fill. It returns ``(status, n_first_step, n_trades, n_exposed, sum_r, sum_down2,
-  ss, max_dd, max_dd_ms)`` as ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb``
+  to fill. It returns ``(status, n_first_step, n_trades, n_exposed, sum_down2, ss,
+  max_dd, max_dd_ms)`` as ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb``
   documents, and must give exactly what ``signals`` + ``simulate_nb`` + ``metrics_nb``
   give (``tests/engine/test_fused.py`` holds HYPERRSI's to that).
 

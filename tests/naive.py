@@ -375,8 +375,12 @@ def _none_if_bad(x):
     return x
 
 
-def naive_metrics(equity, ts, trades, *, minutes_per_bar, initial_capital, in_position) -> dict:
-    """The contract's metric table, term by term, with None for null."""
+def naive_metrics(
+    equity, ts, trades, *, minutes_per_bar, initial_capital, in_position, rf_per_bar=0.0
+) -> dict:
+    """The contract's metric table, term by term, with None for null, as amended in
+    docs/engine.md ("Metrics"): returns clamped at −1 and 0 after a ruin, Sharpe and
+    Sortino over the geometric mean return."""
     e = [float(x) for x in equity]
     t = [int(x) for x in ts]
     n = len(e)
@@ -395,19 +399,32 @@ def naive_metrics(equity, ts, trades, *, minutes_per_bar, initial_capital, in_po
             annual = math.inf
     out["annual_return"] = annual
 
+    # the bar returns: clamped at −1; after the first equity <= 0 (the ruin), 0
     r = []
+    ruined_at = next((i for i in range(n) if e[i] <= 0), None)
     for i in range(1, n):
-        r.append(0.0 if e[i - 1] <= 0 else e[i] / e[i - 1] - 1)
+        if ruined_at is not None and i > ruined_at:
+            r.append(0.0)
+        else:
+            r.append(max(e[i] / e[i - 1] - 1, -1.0))
     mean_r = sum(r) / len(r)
+    # the geometric mean: (1 + g)^m = 1 + total_return; −1 for a ruined run
+    g = -1.0 if ruined_at is not None or total_return <= -1 else (1 + total_return) ** (1 / len(r)) - 1
+    excess = g - rf_per_bar
     if len(r) >= 2:
         std = math.sqrt(sum((x - mean_r) ** 2 for x in r) / (len(r) - 1))
         out["volatility"] = std * math.sqrt(bars_per_year)
-        out["sharpe_ratio"] = mean_r / std * math.sqrt(bars_per_year) if std > 0 else None
+        out["sharpe_ratio"] = (
+            excess / std * math.sqrt(bars_per_year) if std > 0 else (0.0 if excess == 0 else None)
+        )
     else:
         out["volatility"] = None
         out["sharpe_ratio"] = None
     downside = math.sqrt(sum(min(x, 0.0) ** 2 for x in r) / len(r))
-    out["sortino_ratio"] = mean_r / downside * math.sqrt(bars_per_year) if downside > 0 else None
+    if downside > 0:
+        out["sortino_ratio"] = excess / downside * math.sqrt(bars_per_year)
+    else:
+        out["sortino_ratio"] = 0.0 if excess == 0 else None
 
     running_max = []
     peak = -math.inf

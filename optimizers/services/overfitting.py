@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.config import ExecutionConfig
 from engine.enums import METRIC_NAMES, trade_dt
 from engine.metrics_nb import metrics_nb
 from engine.runner import Candles, run_backtest
@@ -202,7 +203,9 @@ def _bootstrap(
     index = METRIC_NAMES.index(metric)
     equity = np.asarray(result.equity, dtype=np.float64)
     trades = result.trades
-    initial = float(plan.execution.get("initial_capital", 10_000.0))
+    execution = ExecutionConfig.from_mapping(plan.execution)
+    initial = execution.initial_capital
+    rf_bar = execution.rf_per_bar(minutes)
     no_trades = np.empty(0, dtype=trade_dt)
     estimate = result.metrics.get(metric)
     if metric in EQUITY_METRICS:
@@ -211,7 +214,7 @@ def _bootstrap(
 
         def statistic(idx: np.ndarray) -> float:
             resampled = equity[0] * np.concatenate([[1.0], np.cumprod(1.0 + returns[idx])])
-            return float(metrics_nb(resampled, ts, no_trades, minutes, initial, 0)[index])
+            return float(metrics_nb(resampled, ts, no_trades, minutes, initial, 0, rf_bar)[index])
 
         ci = of.bootstrap_ci(
             returns.shape[0], statistic, estimate=estimate, samples=samples, confidence=settings.confidence,
@@ -220,7 +223,7 @@ def _bootstrap(
     elif metric in TRADE_METRICS and trades.shape[0] >= 2:
 
         def statistic(idx: np.ndarray) -> float:
-            return float(metrics_nb(equity, ts, trades[idx], minutes, initial, 0)[index])
+            return float(metrics_nb(equity, ts, trades[idx], minutes, initial, 0, rf_bar)[index])
 
         ci = of.bootstrap_ci(
             trades.shape[0], statistic, estimate=estimate, samples=samples, confidence=settings.confidence,

@@ -18,13 +18,13 @@ approx = pytest.approx
 DAY_MS = 86_400_000
 
 
-def metrics(equity, trades=None, *, capital=100.0, minutes=1440.0, step_ms=DAY_MS, exposed=0):
+def metrics(equity, trades=None, *, capital=100.0, minutes=1440.0, step_ms=DAY_MS, exposed=0, rf=0.0):
     """metrics_nb over daily bars, as a {name: value or None} dict."""
     equity = np.asarray(equity, dtype=np.float64)
     ts = np.arange(equity.shape[0], dtype=np.int64) * step_ms
     if trades is None:
         trades = np.zeros(0, dtype=trade_dt)
-    values = metrics_nb(equity, ts, trades, minutes, capital, exposed)
+    values = metrics_nb(equity, ts, trades, minutes, capital, exposed, rf)
     return {name: (None if math.isnan(v) else float(v)) for name, v in zip(METRIC_NAMES, values, strict=True)}
 
 
@@ -48,9 +48,11 @@ def test_equity_metrics_of_a_four_day_curve():
     mean = sum(r) / 3
     std = math.sqrt(sum((x - mean) ** 2 for x in r) / 2)  # ddof = 1
     assert m["volatility"] == approx(std * math.sqrt(365))
-    assert m["sharpe_ratio"] == approx(mean / std * math.sqrt(365))
+    # the geometric mean return: (1 + g)^3 = 1.21
+    g = 1.21 ** (1 / 3) - 1
+    assert m["sharpe_ratio"] == approx(g / std * math.sqrt(365))
     # downside: sqrt((0 + 0.01 + 0) / 3)
-    assert m["sortino_ratio"] == approx(mean / math.sqrt(0.01 / 3) * math.sqrt(365))
+    assert m["sortino_ratio"] == approx(g / math.sqrt(0.01 / 3) * math.sqrt(365))
     # peak 110 at day 1, trough 99: 1 - 99/110 = 0.1, regained on day 3 -> 2 days
     assert m["max_drawdown"] == approx(0.1)
     assert m["max_drawdown_duration"] == 2.0
@@ -75,15 +77,24 @@ def test_duration_uses_timestamps_not_bar_counts():
     assert m["max_drawdown_duration"] == approx(3 / 24)
 
 
-def test_flat_equity_has_null_ratios_and_zero_drawdown():
+def test_flat_equity_has_zero_ratios_and_zero_drawdown():
     m = metrics([100, 100, 100, 100])
     assert m["total_return"] == 0.0
     assert m["annual_return"] == 0.0
     assert m["volatility"] == 0.0
-    assert m["sharpe_ratio"] is None  # std 0
-    assert m["sortino_ratio"] is None  # no negative return
+    # no risk, no return: 0, so a flat run ranks with break-even ones, above any loss
+    assert m["sharpe_ratio"] == 0.0
+    assert m["sortino_ratio"] == 0.0
     assert (m["max_drawdown"], m["max_drawdown_duration"]) == (0.0, 0.0)
     assert m["calmar_ratio"] is None  # drawdown 0
+    # against a risk-free rate the flat run's ratios are undefined (0 risk, negative excess)
+    assert metrics([100, 100, 100, 100], rf=0.0001)["sharpe_ratio"] is None
+
+
+def test_a_run_that_only_gains_has_no_sortino():
+    m = metrics([100, 101, 103])
+    assert m["sortino_ratio"] is None  # no negative return: the ratio is unbounded
+    assert m["sharpe_ratio"] > 0
 
 
 def test_no_trades_leave_trade_metrics_null():
@@ -130,18 +141,48 @@ def test_profit_factor_null_without_a_loss_and_zero_without_a_win():
 
 
 def test_returns_after_a_bust_bar_are_zero_and_annual_return_floors_at_minus_one():
-    # e = 100, -50, -20, 10: r_1 = -1.5, then r = 0 where the previous equity <= 0
+    # e = 100, -50, -20, 10: r_1 = max(-1.5, -1) = -1 (all the capital is gone), then 0
+    # from the ruin on, even when the open position brings equity back above 0
     m = metrics([100, -50, -20, 10])
-    r = [-1.5, 0.0, 0.0]
+    r = [-1.0, 0.0, 0.0]
     mean = sum(r) / 3
     std = math.sqrt(sum((x - mean) ** 2 for x in r) / 2)
-    assert m["sharpe_ratio"] == approx(mean / std * math.sqrt(365))
+    assert m["volatility"] == approx(std * math.sqrt(365))
+    # ruined: the geometric mean return is -1 whatever the end equity
+    assert m["sharpe_ratio"] == approx(-1.0 / std * math.sqrt(365))
+    assert m["sortino_ratio"] == approx(-1.0 / math.sqrt(1 / 3) * math.sqrt(365))
     assert m["max_drawdown"] == approx(1.5)
     # total -0.9 > -1: the power formula still applies
     assert m["annual_return"] == approx(0.1 ** (365 / 3) - 1)
     bust = metrics([100, -50, -20, -5])
     assert bust["total_return"] == approx(-1.05)
     assert bust["annual_return"] == -1.0
+
+
+def test_a_ruined_run_is_never_above_a_break_even_one():
+    # a long climb, then a bust at the very last bar: the arithmetic mean of the returns
+    # stays positive (299 x 0.005 - 1) / 300, the Sharpe ratio does not
+    climb = list(100 * 1.005 ** np.arange(300))
+    busted = metrics([*climb, 0.0])
+    r = np.diff(climb) / np.array(climb[:-1])
+    assert (r.sum() - 1.0) / 300 > 0  # the textbook numerator would be positive
+    assert busted["sharpe_ratio"] < 0 and busted["sortino_ratio"] < 0
+    flat = metrics([100.0] * 301)
+    assert busted["sharpe_ratio"] < flat["sharpe_ratio"] == 0.0
+
+
+def test_a_loss_with_a_positive_arithmetic_mean_has_a_negative_sharpe():
+    # +50%, -40% repeated: the arithmetic mean is +5% a bar, the account shrinks 10% a pair
+    m = metrics([100 * (1.5 * 0.6) ** (i // 2) * (1.5 if i % 2 else 1.0) for i in range(21)])
+    assert m["total_return"] < 0
+    assert m["sharpe_ratio"] < 0 and m["sortino_ratio"] < 0
+
+
+def test_the_risk_free_rate_is_subtracted_per_bar():
+    e = [100, 101, 100.5, 102, 101]
+    base, with_rf = metrics(e), metrics(e, rf=0.0002)
+    std = base["volatility"] / math.sqrt(365)
+    assert with_rf["sharpe_ratio"] == approx(base["sharpe_ratio"] - 0.0002 / std * math.sqrt(365))
 
 
 def test_two_bars_have_no_std_but_a_sortino():
@@ -171,8 +212,10 @@ def numpy_metrics(equity, ts, trades, minutes, capital):
     e = np.asarray(equity)
     prev = e[:-1]
     r = np.where(prev > 0, e[1:] / np.where(prev > 0, prev, 1.0) - 1, 0.0)
+    assert (e > 0).all()  # no ruin in these runs: the clamp and the ruin rule do nothing
     ann = np.sqrt(365 * 24 * 60 / minutes)
     total = e[-1] / capital - 1
+    g = (1 + total) ** (1 / len(r)) - 1  # the geometric mean return
     span = (ts[-1] - ts[0]) / 86_400_000
     annual = -1.0 if total <= -1 else (1 + total) ** (365 / span) - 1
     peak = np.maximum.accumulate(e)
@@ -194,8 +237,8 @@ def numpy_metrics(equity, ts, trades, minutes, capital):
         "total_return": total,
         "annual_return": annual,
         "volatility": sd * ann,
-        "sharpe_ratio": np.mean(r) / sd * ann,
-        "sortino_ratio": np.mean(r) / downside * ann,
+        "sharpe_ratio": g / sd * ann,
+        "sortino_ratio": g / downside * ann,
         "max_drawdown": dd.max(),
         "max_drawdown_duration": duration,
         "calmar_ratio": annual / dd.max(),
