@@ -279,10 +279,11 @@ def metrics_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     i = 1..n-1 (n-1 values, clamped at -1, 0 after a ruin: ``metrics_step``); Sharpe and
     Sortino take the geometric mean return (``metrics_from_sums_nb``); std uses ddof=1,
     from blockwise shifted sums merged pairwise (as accurate as ``np.std``'s two passes).
-    Durations are in days of 86,400,000 ms. The drawdown peak is the last bar at the running maximum before equity falls below it (equity
-    equal to the peak does not start a drawdown), and a drawdown ends at the first bar
-    with equity >= that peak. Trade buckets: wins are pnl > 0, losses pnl <= 0; gross loss
-    = -sum(pnl of losses), so profit_factor is null when no trade lost money.
+    Durations are in days of 86,400,000 ms. The drawdown peak is the last bar at the
+    running maximum before equity falls below it (equity equal to the peak does not start
+    a drawdown), and a drawdown ends at the first bar with equity >= that peak. Trade
+    buckets: wins are pnl > 0, losses pnl <= 0; gross loss = -sum(pnl of losses), so
+    profit_factor is null when no trade lost money.
     NaN policy: equity is never NaN (finite prices); NaN out = null.
     Reference: ``tests/naive_engine.py::naive_metrics`` and the numpy transcription of
     the table in ``tests/engine/test_metrics.py``.

@@ -116,6 +116,7 @@ def test_execution_defaults():
         "position_size": 1.0,
         "maintenance_margin_rate": 0.005,
         "on_opposite": "reverse",
+        "risk_free_rate": 0.0,
     }
     assert ExecutionConfig.from_mapping({"initial_capital": 500}).initial_capital == 500.0
     assert isinstance(ExecutionConfig.from_mapping({"initial_capital": 500}).initial_capital, float)

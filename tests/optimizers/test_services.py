@@ -95,10 +95,8 @@ chunk_size: 5
         assert ours["evaluated"] == theirs.evaluated
     assert run.evaluated == len(local.trials) == run.total_combinations
     assert run.best_params == local.best["params"]
-    # oversold 0 with overbought 100 never signals: no trade, an undefined Sharpe, ranked last
-    assert run.trials.filter(
-        objective__isnull=True, params__rsi_oversold=0.0, params__rsi_overbought=100.0
-    ).exists()
+    # oversold 0 with overbought 100 never signals: no trade, flat equity, a Sharpe ratio of 0
+    assert run.trials.filter(objective=0.0, params__rsi_oversold=0.0, params__rsi_overbought=100.0).exists()
 
 
 def test_a_random_sweep_draws_its_samples(candles, alice, django_capture_on_commit_callbacks):
