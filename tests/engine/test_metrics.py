@@ -284,3 +284,19 @@ def test_every_metric_matches_a_direct_numpy_computation(leverage, stop, tp, exe
         assert res.metrics[name] == approx(float(want[name]), rel=1e-9, abs=1e-12), name
     assert res.metrics["max_drawdown_duration"] > 0
     json.dumps(res.to_json_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("leverage", [3.0, 20.0])
+def test_the_issues_losing_hyperrsi_runs_have_negative_ratios(leverage):
+    # HYPERRSI on the BTC sample: -13.8% at leverage 3, -99.9995% at 20. Their textbook
+    # (arithmetic-mean) Sharpe ratios were +0.49 and +0.94; the contract's now follow the loss.
+    from engine.runner import run_backtest
+    from engine.stats import run_statistics
+    from strategies.registry import get_strategy
+
+    s = load_sample()
+    result = run_backtest(s, get_strategy("hyperrsi"), {"leverage": leverage}, {}, timeframe_minutes=15)
+    assert result.metrics["total_return"] < -0.1
+    assert result.metrics["sharpe_ratio"] < 0 and result.metrics["sortino_ratio"] < 0
+    stats = run_statistics(result.equity, 15.0)
+    assert stats.sharpe_ratio_arithmetic > 0  # the old definition, kept under its own name

@@ -116,7 +116,7 @@ def test_the_api_and_the_report_show_the_period_used_and_the_gaps():
     assert "470 of 1,000 bars in the period" in page
     assert "2024-01-09T08:00:00Z" in page  # the hole, in the gap table
     assert "The data does not cover the period" in page
-    assert "arithmetic mean of the per-bar returns" in page
+    assert "compound (geometric) mean bar return less the risk-free rate" in page
     listing = web.get("/runs/").content.decode()
     assert "⚠ coverage" in listing and "used 2024-01-01 → 2024-01-21" in listing
 
