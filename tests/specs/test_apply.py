@@ -152,6 +152,7 @@ def test_it_normalises_a_backtest(alice):
             "position_size": 1.0,
             "maintenance_margin_rate": 0.005,
             "on_opposite": "reverse",
+            "risk_free_rate": 0.0,
         },
         "report": None,
     }
@@ -214,6 +215,14 @@ def test_it_normalises_a_sweep(alice):
         },
         "random": {"samples": 100, "seed": 42},
         "validation": {"type": "walk_forward", "windows": 4, "train_fraction": 0.7, "anchored": False},
+        "overfitting": {
+            "cscv_blocks": 16,
+            "max_trials": 1000,
+            "bootstrap_samples": 1000,
+            "confidence": 0.95,
+            "seed": 0,
+            "promote_threshold": None,
+        },
         "top_n": 10,
     }
 
