@@ -230,7 +230,9 @@ def run_results_store(
     BacktestRun.objects.filter(pk=run_id).update(
         metrics=metrics,
         candle_count=len(ts),
-        statistics=run_statistics(equity, minutes_per_bar, risk_free_rate).as_dict(),
+        statistics=run_statistics(
+            equity, minutes_per_bar, metrics.get("sharpe_ratio"), risk_free_rate
+        ).as_dict(),
         **{name: metrics.get(name) for name in METRIC_COLUMNS},
     )
 

@@ -166,13 +166,17 @@ class RunStatistics:
         return {key: _finite(value) for key, value in asdict(self).items()}
 
 
-def run_statistics(equity: np.ndarray, minutes_per_bar: float, risk_free_rate: float = 0.0) -> RunStatistics:
-    """The return statistics of one run: its moments, PSR(0) (the probability that its
-    true Sharpe ratio is above zero; above the risk-free rate with rf > 0), and the
+def run_statistics(
+    equity: np.ndarray, minutes_per_bar: float, sharpe_ratio: float | None, risk_free_rate: float = 0.0
+) -> RunStatistics:
+    """The return statistics of one run: its moments, PSR(0) of its Sharpe ratio, and the
     textbook Sharpe and Sortino ratios over the *arithmetic* mean bar return, which the
     contract table used before it took the geometric mean (docs/engine.md, "Metrics").
 
-    risk_free_rate: annual, compounded per bar: rf_bar = (1 + rf)^(1 / bars_per_year) - 1.
+    sharpe_ratio: the run's (annualised) contract ``sharpe_ratio``; PSR(0) is computed
+    for it per bar, SR = sharpe_ratio / √bars_per_year, so that it speaks of the ratio
+    the run shows (a losing run gets a PSR below one half). risk_free_rate: annual,
+    compounded per bar (``rf_per_bar``).
     """
     per_year = bars_per_year(minutes_per_bar)
     rf_bar = rf_per_bar(risk_free_rate, minutes_per_bar)
@@ -180,14 +184,15 @@ def run_statistics(equity: np.ndarray, minutes_per_bar: float, risk_free_rate: f
     m = return_moments(r, rf_bar)
     ann = math.sqrt(per_year)
     downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if r.size else 0.0
+    sr = None if sharpe_ratio is None else sharpe_ratio / ann
     return RunStatistics(
         returns=m.count,
         mean_return=m.mean,
         std_return=m.std,
         skewness=m.skewness,
         kurtosis=m.kurtosis,
-        sharpe_per_bar=m.sharpe,
-        probabilistic_sharpe_ratio=probabilistic_sharpe_ratio(m.sharpe, 0.0, m.count, m.skewness, m.kurtosis),
+        sharpe_per_bar=sr,
+        probabilistic_sharpe_ratio=probabilistic_sharpe_ratio(sr, 0.0, m.count, m.skewness, m.kurtosis),
         sharpe_ratio_arithmetic=None if m.sharpe is None else m.sharpe * ann,
         sortino_ratio_arithmetic=(m.mean - rf_bar) / downside * ann
         if m.mean is not None and downside > 0

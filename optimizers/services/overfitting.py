@@ -7,8 +7,8 @@ in-sample part with an out-of-sample validation, else every bar):
   ``overfitting.max_trials``, a seeded sample above that) is run again with
   ``engine.runner.run_backtest`` to get its per-bar returns, summarised block by block;
 - **DSR** (``engine.stats.deflated_sharpe_ratio``): the best trial's Sharpe ratio against
-  the expected best of N = every trial, with V the variance of the re-run trials'
-  Sharpe ratios (per bar, arithmetic: the papers' estimator);
+  the expected best of N = every trial, with V the variance of the trials' Sharpe ratios
+  (the contract's, per bar: the figures the sweep ranked);
 - **PSR** of the best trial, and a **bootstrap interval** of its objective metric
   (block bootstrap of its returns for an equity metric, i.i.d. bootstrap of its trades for
   a trade metric);
@@ -106,7 +106,7 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     metric = plan.objective.metric
     candles = _window(evaluator.candles, lo, hi)
     minutes = evaluator.minutes_per_bar
-    rows = list(Trial.objects.filter(run=run).order_by("id").values_list("id", "params"))
+    rows = list(Trial.objects.filter(run=run).order_by("id").values_list("id", "params", "sharpe_ratio"))
     ranked = list(
         Trial.objects.filter(run=run).order_by(*RANKING).values_list("params", flat=True)[: plan.top_n]
     )
@@ -125,32 +125,33 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
         )
 
     best_result = backtest(best.params)
-    returns = bar_returns(best_result.equity)
-    moments = return_moments(returns)
-    trial_sharpes, pbo = _rerun_trials(rows, settings, backtest, moments.count)
-    variance = sharpe_variance(trial_sharpes)
+    moments = return_moments(bar_returns(best_result.equity))
+    # the Sharpe ratios the sweep ranked, per bar: the contract's (annualised) over
+    # √bars_per_year, so that DSR and PSR judge the figure the page shows
+    ann = math.sqrt(bars_per_year(minutes))
+    best_sr = _per_bar(best_result.metrics.get("sharpe_ratio"), ann)
+    variance = sharpe_variance([_per_bar(s, ann) for _, _, s in rows])
     dsr, sr0 = deflated_sharpe_ratio(
-        moments.sharpe, moments.count, moments.skewness, moments.kurtosis, trials=len(rows), variance=variance
+        best_sr, moments.count, moments.skewness, moments.kurtosis, trials=len(rows), variance=variance
     )
     report["best"] = {
         "trial": best.pk,
         "returns": moments.count,
-        "sharpe_per_bar": moments.sharpe,
+        "sharpe_per_bar": best_sr,
         "skewness": moments.skewness,
         "kurtosis": moments.kurtosis,
         "probabilistic_sharpe_ratio": probabilistic_sharpe_ratio(
-            moments.sharpe, 0.0, moments.count, moments.skewness, moments.kurtosis
+            best_sr, 0.0, moments.count, moments.skewness, moments.kurtosis
         ),
     }
     report["deflated_sharpe"] = {
         "dsr": dsr,
         "sr0_per_bar": sr0,
-        "sr0_annualised": sr0 * math.sqrt(bars_per_year(minutes)),
+        "sr0_annualised": sr0 * ann,
         "trials": len(rows),
         "sharpe_variance_per_bar": variance,
-        "variance_from": len(trial_sharpes),
     }
-    report["pbo"] = pbo
+    report["pbo"] = _pbo(rows, settings, backtest, moments.count)
     report["bootstrap"] = _bootstrap(best_result, candles.ts, metric, settings, minutes=minutes, plan=plan)
     report["edges"] = of.edge_flags(
         {axis.name: list(axis.values) for axis in plan.space.axes}, best.params, ranked
@@ -161,36 +162,35 @@ def overfitting_report(  # noqa: PLR0917 (the finaliser's working set)
     return _json_safe(report)
 
 
-def _rerun_trials(rows, settings: OverfittingSettings, backtest, returns_count: int):
+def _per_bar(sharpe: float | None, ann: float) -> float | None:
+    return None if sharpe is None else sharpe / ann
+
+
+def _pbo(rows, settings: OverfittingSettings, backtest, returns_count: int) -> dict[str, Any]:
     """Run the trials again (all, or a seeded sample of ``max_trials``) for their bar
-    returns: ``(per-bar Sharpe ratios, PBO report)``. The Sharpe ratios (arithmetic mean
-    over std, ddof 1) give the DSR's V; the block statistics the PBO."""
+    returns, summarised per block, and compute the PBO (``optimizers.overfitting``)."""
+    blocks = settings.cscv_blocks
+    if len(rows) < 2:
+        return {"pbo": None, "reason": "a PBO needs at least 2 trials"}
+    if returns_count < 2 * blocks:
+        return {
+            "pbo": None,
+            "reason": f"{returns_count} returns cannot be cut into {blocks} blocks of 2 or more",
+        }
     chosen = rows
     if len(rows) > settings.max_trials:
         pick = np.sort(
             np.random.default_rng(settings.seed).choice(len(rows), settings.max_trials, replace=False)
         )
         chosen = [rows[i] for i in pick.tolist()]
-    blocks = settings.cscv_blocks
-    reason = None
-    if len(rows) < 2:
-        reason = "a PBO needs at least 2 trials"
-    elif returns_count < 2 * blocks:
-        reason = f"{returns_count} returns cannot be cut into {blocks} blocks of 2 or more"
-    bounds = of.block_bounds(returns_count, blocks) if reason is None else None
+    bounds = of.block_bounds(returns_count, blocks)
     mean = np.empty((blocks, len(chosen)), dtype=np.float64)
     m2 = np.empty_like(mean)
-    sharpes: list[float | None] = []
-    for j, (_, params) in enumerate(chosen):
-        r = bar_returns(backtest(params).equity)
-        sharpes.append(return_moments(r).sharpe)
-        if bounds is not None:
-            mean[:, j], m2[:, j] = of.block_stats(r, bounds)
-    if bounds is None:
-        return sharpes, {"pbo": None, "reason": reason}
+    for j, (_, params, _) in enumerate(chosen):
+        mean[:, j], m2[:, j] = of.block_stats(bar_returns(backtest(params).equity), bounds)
     out = of.pbo_cscv(np.diff(bounds), mean, m2).as_dict()
     out["sampled"] = len(chosen) < len(rows)
-    return sharpes, out
+    return out
 
 
 def _bootstrap(

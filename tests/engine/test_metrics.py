@@ -298,5 +298,6 @@ def test_the_issues_losing_hyperrsi_runs_have_negative_ratios(leverage):
     result = run_backtest(s, get_strategy("hyperrsi"), {"leverage": leverage}, {}, timeframe_minutes=15)
     assert result.metrics["total_return"] < -0.1
     assert result.metrics["sharpe_ratio"] < 0 and result.metrics["sortino_ratio"] < 0
-    stats = run_statistics(result.equity, 15.0)
+    stats = run_statistics(result.equity, 15.0, result.metrics["sharpe_ratio"])
     assert stats.sharpe_ratio_arithmetic > 0  # the old definition, kept under its own name
+    assert stats.probabilistic_sharpe_ratio < 0.5  # of the contract's ratio: a loss

@@ -84,15 +84,19 @@ def test_sharpe_variance_ignores_undefined_trials():
     assert sharpe_variance([0.1]) == 0.0
 
 
-def test_run_statistics_psr_of_a_rising_curve_is_high():
+def test_run_statistics_psr_is_of_the_runs_sharpe_ratio():
     rng = np.random.default_rng(3)
-    equity = 10_000 * np.cumprod(1 + rng.normal(0.002, 0.01, size=1000))
-    stats = run_statistics(np.concatenate([[10_000.0], equity]), minutes_per_bar=60)
-    r = bar_returns(np.concatenate([[10_000.0], equity]))
+    curve = np.concatenate([[10_000.0], 10_000 * np.cumprod(1 + rng.normal(0.002, 0.01, size=1000))])
+    sharpe = 2.5  # the run's contract sharpe_ratio (annualised), as run_results_store passes it
+    stats = run_statistics(curve, minutes_per_bar=60, sharpe_ratio=sharpe)
+    r = bar_returns(curve)
     t, mean, std, skew, kurt = naive.naive_moments(r.tolist())
     assert stats.returns == 1000
+    sr = sharpe / math.sqrt(8760)
+    assert stats.sharpe_per_bar == pytest.approx(sr)
     assert stats.probabilistic_sharpe_ratio == pytest.approx(
-        naive.naive_psr(mean / std, 0.0, t, skew, kurt), rel=1e-9
+        naive.naive_psr(sr, 0.0, t, skew, kurt), rel=1e-9
     )
-    assert stats.probabilistic_sharpe_ratio > 0.99
+    assert stats.sharpe_ratio_arithmetic == pytest.approx(mean / std * math.sqrt(8760), rel=1e-9)
     assert stats.as_dict()["bars_per_year"] == 8760.0
+    assert run_statistics(curve, 60, None).probabilistic_sharpe_ratio is None

@@ -3,6 +3,8 @@ are those of the trials re-run independently; the API, the page and promote show
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from django.test import Client
@@ -65,14 +67,16 @@ def test_the_report_equals_an_independent_computation(done):
     # DSR and PSR of the best, from its returns and the trials' Sharpe ratios
     best = Trial.objects.filter(run=done).order_by(*RANKING).first()
     r = _in_sample_returns(done, best.params)
-    t, mean, std, skew, kurt = naive.naive_moments(r.tolist())
-    per_bar = [c.mean() / c.std(ddof=1) for c in matrix.T if c.std() > 0]
+    t, _, _, skew, kurt = naive.naive_moments(r.tolist())
+    ann = math.sqrt(8760)
+    per_bar = [x.sharpe_ratio / ann for x in trials if x.sharpe_ratio is not None]
     variance = float(np.var(per_bar, ddof=1))
-    dsr, sr0 = naive.naive_dsr(mean / std, t, skew, kurt, len(trials), variance)
+    sr = best.sharpe_ratio / ann  # the ratio the sweep ranked, per bar
+    dsr, sr0 = naive.naive_dsr(sr, t, skew, kurt, len(trials), variance)
     assert report["deflated_sharpe"]["sr0_per_bar"] == pytest.approx(sr0, rel=1e-9)
     assert report["deflated_sharpe"]["dsr"] == pytest.approx(dsr, rel=1e-9, abs=1e-12)
     assert report["best"]["probabilistic_sharpe_ratio"] == pytest.approx(
-        naive.naive_psr(mean / std, 0.0, t, skew, kurt), rel=1e-9, abs=1e-12
+        naive.naive_psr(sr, 0.0, t, skew, kurt), rel=1e-9, abs=1e-12
     )
     # the bootstrap interval brackets nothing in particular, but it is there and ordered
     boot = report["bootstrap"]
