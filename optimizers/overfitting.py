@@ -154,12 +154,20 @@ def default_block_length(t: int) -> int:
     return max(1, round(t ** (1.0 / 3.0)))
 
 
+def bootstrap_starts(t: int, samples: int, block: int, rng: np.random.Generator) -> np.ndarray:
+    """int64[samples, ceil(T / L)]: the uniform random block starts of each resample."""
+    return rng.integers(0, t, size=(samples, -(-t // block)))
+
+
+def block_indices(starts: np.ndarray, t: int, block: int) -> np.ndarray:
+    """int64[T]: one resample's indices, ``block`` consecutive (wrapping) from each start."""
+    return ((starts[:, None] + np.arange(block)[None, :]) % t).reshape(-1)[:t]
+
+
 def bootstrap_indices(t: int, samples: int, block: int, rng: np.random.Generator) -> np.ndarray:
-    """int64[samples, T]: circular moving-block resamples of the indices 0..T-1."""
-    per = -(-t // block)
-    starts = rng.integers(0, t, size=(samples, per))
-    idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % t
-    return idx.reshape(samples, per * block)[:, :t]
+    """int64[samples, T]: circular moving-block resamples of the indices 0..T-1 (all at
+    once: for small T; ``bootstrap_ci`` builds one resample at a time)."""
+    return np.stack([block_indices(row, t, block) for row in bootstrap_starts(t, samples, block, rng)])
 
 
 @dataclass(frozen=True)
@@ -200,9 +208,9 @@ def bootstrap_ci(
 ) -> BootstrapCI:
     """Percentile interval of ``statistic(indices)`` over ``samples`` block resamples of
     ``range(data_size)`` (``block`` 1: the plain i.i.d. bootstrap)."""
-    rng = np.random.default_rng(seed)
-    idx = bootstrap_indices(data_size, samples, block, rng)
-    values = np.array([statistic(row) for row in idx], dtype=np.float64)
+    starts = bootstrap_starts(data_size, samples, block, np.random.default_rng(seed))
+    # one resample's indices at a time: all of them at once would be samples x T int64s
+    values = np.array([statistic(block_indices(row, data_size, block)) for row in starts], dtype=np.float64)
     low, high, defined = percentile_interval(values, confidence)
     return BootstrapCI(estimate, low, high, confidence, samples, defined, block, method)
 
