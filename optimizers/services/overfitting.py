@@ -259,7 +259,7 @@ def promote_warnings(run: OptimizationRun, trial: Trial) -> list[str]:
         elif threshold is not None and worse(oos[metric]):
             out.append(
                 f"trial {trial.pk}'s out-of-sample {metric} is {oos[metric]:.4g}, worse than the threshold "
-                f"{threshold:g} (in sample {trial.objective if trial.objective is not None else 'null'})"
+                f"{threshold:g} (in sample {'null' if trial.objective is None else f'{trial.objective:.4g}'})"
             )
     elif validation.get("type") == "walk_forward":
         stitched = (validation.get("stitched_metrics") or {}).get(metric)

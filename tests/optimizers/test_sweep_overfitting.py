@@ -130,7 +130,7 @@ def test_promote_warns_when_out_of_sample_is_worse_than_the_threshold(done, alic
     promotion = services.sweep_promote(run=done, trial=best)
     assert promotion.warnings[0] == (
         f"trial {best.pk}'s out-of-sample sharpe_ratio is -2.14, worse than the threshold 0 "
-        f"(in sample {best.objective})"
+        f"(in sample {best.objective:.4g})"
     )
     assert promotion.run.status == JobStatus.QUEUED  # warned, not refused
 
