@@ -58,7 +58,8 @@ def benchmark_stats(ts: np.ndarray, equity: np.ndarray, bench_price: np.ndarray)
     - ``correlation`` = Pearson correlation of r and b
     - ``information_ratio`` = mean(r − b) / std(r − b, ddof=1) · √k
     - ``benchmark_volatility``, ``benchmark_sharpe`` = as the contract's volatility and
-      sharpe_ratio, over b; ``benchmark_max_drawdown`` = as the contract's, over prices.
+      sharpe_ratio, over b (the Sharpe ratio's numerator the geometric mean bar return
+      of the prices, docs/engine.md); ``benchmark_max_drawdown`` = as the contract's, over prices.
 
     A ratio with a zero denominator (flat benchmark, no strategy variance) is None.
     """
@@ -106,6 +107,7 @@ def benchmark_stats(ts: np.ndarray, equity: np.ndarray, bench_price: np.ndarray)
             stats["information_ratio"] *= float(np.sqrt(k))
         std_b = float(np.sqrt(var_b))
         stats["benchmark_volatility"] = std_b * float(np.sqrt(k))
-        sharpe = _ratio(float(b.mean()), std_b)
+        g = float(np.expm1(np.log(growth[-1]) / b.shape[0])) if growth[-1] > 0 else -1.0
+        sharpe = _ratio(g, std_b)
         stats["benchmark_sharpe"] = None if sharpe is None else sharpe * float(np.sqrt(k))
     return Benchmark(growth=growth, stats=stats)

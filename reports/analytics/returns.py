@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.stats import bar_returns as engine_bar_returns
+
 MS_PER_DAY = 86_400_000
 DAYS_PER_YEAR = 365.0
 
@@ -17,12 +19,12 @@ UNITS = {"day": "datetime64[D]", "month": "datetime64[M]", "year": "datetime64[Y
 
 
 def bar_returns(equity: np.ndarray) -> np.ndarray:
-    """r[0] = 0, r[i] = e_i / e_{i−1} − 1 (0 where e_{i−1} ≤ 0), as in the metrics contract."""
+    """r[0] = 0, then the metrics' bar returns (``engine.stats.bar_returns``: clamped at
+    −1, 0 after the first equity ≤ 0), one per bar."""
     equity = np.asarray(equity, dtype=np.float64)
     r = np.zeros(equity.shape[0], dtype=np.float64)
-    prev = equity[:-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r[1:] = np.where(prev > 0, equity[1:] / np.where(prev > 0, prev, 1.0) - 1.0, 0.0)
+    if equity.shape[0] > 1:
+        r[1:] = engine_bar_returns(equity)
     return r
 
 
