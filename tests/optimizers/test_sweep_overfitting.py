@@ -144,3 +144,16 @@ def test_a_sweep_without_validation_warns_on_promote(grid_spec, alice, django_ca
     assert promotion.warnings[0] == (
         "the sweep has no out-of-sample validation: every figure of this trial is in sample"
     )
+
+
+def test_promoting_from_the_page_lists_the_warnings_on_the_run_page(done, alice):
+    best = Trial.objects.filter(run=done).order_by(*RANKING).first()
+    best.oos_metrics = {**best.oos_metrics, "sharpe_ratio": -2.14}
+    best.save(update_fields=["oos_metrics"])
+    web = Client()
+    web.login(username="alice", password="pw-alice")
+    page = web.post(f"/sweeps/{done.pk}/promote/", {"trial": best.pk}, follow=True).content.decode()
+    assert (
+        f"Promoted from sweep {done.pk} despite: trial {best.pk}&#x27;s out-of-sample sharpe_ratio is -2.14"
+        in page
+    )
