@@ -130,39 +130,32 @@ class BacktestRunAdmin(admin.ModelAdmin):
     def coverage_warnings(self, run):
         if not run.warnings:
             return "none"
-        return format_html(
-            "<ul>{}</ul>", format_html("".join(format_html("<li>{}</li>", w) for w in run.warnings))
-        )
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in run.warnings)))
 
     @admin.display(description="missing bars")
     def gaps(self, run):
         gaps = (run.coverage or {}).get("gaps") or []
         if not gaps:
             return "none"
-        rows = "".join(
-            format_html(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                g["where"],
-                g["start"],
-                g["end"],
-                g["missing_bars"],
-            )
-            for g in gaps
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((g["where"], g["start"], g["end"], g["missing_bars"]) for g in gaps),
         )
         return format_html(
-            "<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>",
-            format_html(rows),
+            "<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>", rows
         )
 
     @admin.display(description="return statistics")
     def statistics_table(self, run):
         if not run.statistics:
             return "—"
-        rows = "".join(
-            format_html("<tr><th>{}</th><td>{}</td></tr>", name, "null" if value is None else f"{value:.6g}")
-            for name, value in run.statistics.items()
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td></tr>",
+            ((name, "null" if value is None else f"{value:.6g}") for name, value in run.statistics.items()),
         )
-        return format_html("<table>{}</table>", format_html(rows))
+        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="return", ordering="total_return")
     def total_return_col(self, run):
