@@ -11,6 +11,9 @@ from backtest_project.observability.scrape import metrics_view
 from backtest_project.throttling import login_limited
 from reports.api import RunAnalyticsView
 
+# settings use SimpleAdminConfig: the admin modules are discovered here, by the site only.
+admin.autodiscover()
+
 api_v1 = [
     path("", api_root, name="root"),
     # Each app appends its own routes module here as it gains an API.

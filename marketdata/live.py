@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import redis
 from django.conf import settings
 
 from marketdata.parse import CandleFileError, RawCandles, redis_read, url_redact
@@ -93,6 +92,8 @@ class LiveSource:
     def __init__(self, url: str, *, timeout: float = 5.0):
         self.url = url
         self.name = url_redact(url)
+        import redis  # here, not at the top: most processes never read the live source
+
         self._client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
     def ping(self) -> None:
@@ -124,6 +125,8 @@ class _translate_outage:
         return self
 
     def __exit__(self, kind, exc, tb):
+        import redis
+
         if exc is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
             raise LiveUnavailable(f"live Redis {self.name} is unavailable: {exc}") from None
         return False

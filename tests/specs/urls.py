@@ -7,6 +7,8 @@ also imports every other app's views); test_api.py checks the project's own moun
 from django.contrib import admin
 from django.urls import include, path
 
+admin.autodiscover()  # as the project's urls.py does (the settings use SimpleAdminConfig)
+
 api_v1 = [path("", include("specs.api.urls"))]
 
 urlpatterns = [
