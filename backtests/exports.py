@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.runner import TRADE_KEYS
+from engine.timestamps import ISO_FORMAT, datetime_to_ms
 
 COLUMNS = ("seq", *TRADE_KEYS, "entry_time_utc", "exit_time_utc")
 MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -41,8 +42,8 @@ def trade_table(trades) -> TradeTable:
             (
                 record["seq"] + 1,
                 record["side"],
-                round(entry.timestamp() * 1000),
-                round(exit_.timestamp() * 1000),
+                datetime_to_ms(entry),
+                datetime_to_ms(exit_),
                 record["entry_price"],
                 record["exit_price"],
                 record["quantity"],
@@ -51,8 +52,8 @@ def trade_table(trades) -> TradeTable:
                 record["trade_return"],
                 record["bars_held"],
                 record["exit_reason"],
-                entry.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                exit_.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                entry.strftime(ISO_FORMAT),
+                exit_.strftime(ISO_FORMAT),
             )
         )
     return TradeTable(rows)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.runner import BacktestResult, Candles, run_backtest
+from engine.timestamps import datetime_to_ms
 from marketdata.parse import CandleFileError, file_read
 from marketdata.timeframes import timeframe_minutes
 from marketdata.validate import candles_validate
@@ -79,7 +80,7 @@ def candles_from_file(
 
 
 def _ms(value: str | None) -> int | None:
-    return None if value is None else int(parse_instant(value).timestamp() * 1000)
+    return None if value is None else datetime_to_ms(parse_instant(value))
 
 
 def run_spec_file(

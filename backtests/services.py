@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from django.db import transaction
@@ -22,6 +21,7 @@ from engine.enums import METRIC_NAMES
 from engine.errors import EngineInputError
 from engine.runner import BacktestResult, run_backtest
 from engine.stats import run_statistics
+from engine.timestamps import ms_to_datetime
 from jobs.doorbell import ring
 from jobs.errors import JobError
 from jobs.heartbeat import heartbeat, worker_name
@@ -150,8 +150,8 @@ def _coverage_store(run_id: int, coverage: PeriodCoverage, *, sources: dict) -> 
     on a run that then fails)."""
     BacktestRun.objects.filter(pk=run_id).update(
         data_sources=sources,
-        data_start=_ms_to_datetime(coverage.first_ms),
-        data_end=_ms_to_datetime(coverage.last_ms),
+        data_start=ms_to_datetime(coverage.first_ms),
+        data_end=ms_to_datetime(coverage.last_ms),
         expected_bars=coverage.expected_bars,
         candle_count=coverage.bars,
         coverage=coverage.as_dict(),
@@ -197,7 +197,7 @@ def run_results_store(
     risk_free_rate = float(((config or {}).get("execution") or {}).get("risk_free_rate") or 0.0)
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(result.equity, dtype=np.float64)
-    to_dt = _ms_to_datetime
+    to_dt = ms_to_datetime
     Trade.objects.bulk_create(
         [
             Trade(
@@ -235,7 +235,3 @@ def run_results_store(
         ).as_dict(),
         **{name: metrics.get(name) for name in METRIC_COLUMNS},
     )
-
-
-def _ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from engine.timestamps import ms_to_datetime
+
 MISSING = "—"
 
 
@@ -133,7 +135,7 @@ def timestamp(value) -> str:
         number_ = as_finite(value)
         if number_ is None:
             return MISSING
-        moment = datetime.fromtimestamp(number_ / 1000.0, tz=UTC)
+        moment = ms_to_datetime(number_)
     return moment.strftime("%Y-%m-%d %H:%M")
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -38,6 +37,7 @@ import numpy as np
 from engine.enums import METRIC_NAMES, trade_dt
 from engine.metrics_nb import metrics_nb
 from engine.runner import simulate
+from engine.timestamps import ms_iso
 from optimizers.evaluate import Evaluator, metrics_dicts
 from optimizers.objective import Objective, rank_order
 from optimizers.space import columns_from_dicts
@@ -110,13 +110,9 @@ def walk_forward_windows(n: int, windows: int, train_fraction: float, anchored: 
     return out
 
 
-def _iso(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def bars_info(ts: np.ndarray, lo: int, hi: int) -> dict[str, Any]:
     """``{lo, hi, bars, start, end}`` of a window, times as ISO-8601 UTC (inclusive end)."""
-    return {"lo": lo, "hi": hi, "bars": hi - lo, "start": _iso(int(ts[lo])), "end": _iso(int(ts[hi - 1]))}
+    return {"lo": lo, "hi": hi, "bars": hi - lo, "start": ms_iso(int(ts[lo])), "end": ms_iso(int(ts[hi - 1]))}
 
 
 def out_of_sample_top(

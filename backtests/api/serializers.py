@@ -9,6 +9,7 @@ from rest_framework import serializers
 from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
 from engine.runner import TRADE_KEYS
+from engine.timestamps import datetime_to_ms
 from specs.api.serializers import SpecRefField
 
 
@@ -98,7 +99,7 @@ class EpochMsField(serializers.ReadOnlyField):
     """A datetime as epoch milliseconds, like the engine's JSON output."""
 
     def to_representation(self, value):
-        return int(value.timestamp() * 1000)
+        return datetime_to_ms(value)
 
 
 class TradeSerializer(serializers.ModelSerializer):
