@@ -139,7 +139,7 @@ def main() -> None:
     from engine import ExecutionConfig, run_backtest, simulate
     from engine.enums import trade_dt
     from engine.metrics_nb import metrics_from_sums_nb, metrics_nb, metrics_start
-    from engine.nb import sim_params, sim_start, simulate_nb
+    from engine.nb import sim_setup, sim_start, simulate_nb
     from strategies import hyperrsi_fused_nb as fused_nb
     from strategies import hyperrsi_nb, indicators_nb
     from strategies.registry import get_strategy
@@ -150,10 +150,7 @@ def main() -> None:
     strategy = get_strategy("hyperrsi")
     full_params = strategy.with_defaults(PARAMS)
     lev, sl, tp = 3.0, 2.0, 4.0
-    engine = (
-        cfg.fill_code, cfg.opposite_code, cfg.initial_capital, cfg.fee_rate, cfg.slippage_bps,
-        cfg.position_size, lev, sl, tp, cfg.maintenance_margin_rate,
-    )  # fmt: skip
+    xrec = cfg.record(lev, sl, tp)
     columns = (c["ts"], c["open"], c["high"], c["low"], c["close"], c["volume"])
 
     def floor():
@@ -169,7 +166,7 @@ def main() -> None:
 
     def fused_kernel():
         out = fused_nb.hyperrsi_backtest_nb(
-            *columns, 14, indicators_nb.RSI_WILDER, 30.0, 70.0, hyperrsi_nb.ENTRY_REVERSE, True, 200, *engine,
+            *columns, 14, indicators_nb.RSI_WILDER, 30.0, 70.0, hyperrsi_nb.ENTRY_REVERSE, True, 200, xrec,
             equity, trades,
         )  # fmt: skip
         _, _, k, exposed, *sums = out
@@ -194,7 +191,7 @@ def main() -> None:
         hyperrsi_nb.hyperrsi_signals_into(sig, c["close"], rsi, ema, 14, 30.0, 70.0, 0, True)
 
     def simulation():
-        return simulate_nb(c["ts"], c["open"], c["high"], c["low"], c["close"], sig, *engine, equity, trades)
+        return simulate_nb(c["ts"], c["open"], c["high"], c["low"], c["close"], sig, xrec, equity, trades)
 
     indicators()
     signals()
@@ -227,7 +224,7 @@ def main() -> None:
     # block by block from Python, the dispatch of each call would dominate.
     start = 30
     all_sig = np.empty(n, dtype=np.int8)
-    params_tuple, state0, acc0 = _fused_states(sim_params, sim_start, metrics_start, engine, c["ts"])
+    params_tuple, state0, acc0 = _fused_states(sim_setup, sim_start, metrics_start, xrec, c["ts"])
 
     def fused_check():
         fused_nb._check_block(*columns, 1, n, 60_000)
@@ -303,21 +300,17 @@ def main() -> None:
         print(f"  {key:36s} {seconds * 1e3:8.2f} ms {seconds / t_floor:7.2f}x")
 
 
-def _fused_states(sim_params, sim_start, metrics_start, engine, ts):
+def _fused_states(sim_setup, sim_start, metrics_start, xrec, ts):
     """The params, start state and metric accumulators the fused kernel's stages take
     (built by the engine's own step functions, compiled for the call)."""
     from numba import njit
 
     @njit
-    def build(opposite, fee, slip, size, lev, sl, tp, mmr, capital, ts0):  # noqa: PLR0917
-        return (
-            sim_params(opposite, fee, slip, size, lev, sl, tp, mmr),
-            sim_start(capital),
-            metrics_start(capital, ts0),
-        )
+    def build(xrec, ts0):
+        params, capital, _ = sim_setup(xrec)
+        return params, sim_start(capital), metrics_start(capital, ts0)
 
-    _, opposite, capital, fee, slip, size, lev, sl, tp, mmr = engine
-    return build(opposite, fee, slip, size, lev, sl, tp, mmr, capital, ts[0])
+    return build(xrec, ts[0])
 
 
 if __name__ == "__main__":

@@ -40,6 +40,12 @@ def _number(name: str, value: Any) -> float:
     return value
 
 
+def _shown(value: float) -> str:
+    """A value as the user wrote it in an error: 0 rather than 0.0 for a whole number."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise EngineInputError(f"execution.{name} must be one of {', '.join(choices)}; got {value!r}")
@@ -139,16 +145,48 @@ class ExecutionConfig:
     ) -> np.ndarray:
         """These settings and a run's engine parameters as one float64[N_EXEC] array, the
         execution record kernels take (indices ``enums.X_*``; NaN levels mean none).
-        The engine parameters are not checked here (``runner`` and the sweep adapters do)."""
-        rec = np.empty(N_EXEC, dtype=np.float64)
-        rec[X_FILL] = self.fill_code
-        rec[X_OPPOSITE] = self.opposite_code
-        rec[X_INITIAL_CAPITAL] = self.initial_capital
-        rec[X_FEE_RATE] = self.fee_rate
-        rec[X_SLIPPAGE_BPS] = self.slippage_bps
-        rec[X_POSITION_SIZE] = self.position_size
-        rec[X_LEVERAGE] = leverage
-        rec[X_STOP_LOSS] = stop_loss_pct
-        rec[X_TAKE_PROFIT] = take_profit_pct
-        rec[X_MAINTENANCE_MARGIN_RATE] = self.maintenance_margin_rate
+        The engine parameters are checked as ``records`` checks them."""
+        return self.records(np.array([leverage]), np.array([stop_loss_pct]), np.array([take_profit_pct]))[0]
+
+    def records(
+        self, leverage: np.ndarray, stop_loss_pct: np.ndarray, take_profit_pct: np.ndarray
+    ) -> np.ndarray:
+        """float64[C, N_EXEC]: one execution record per combination of engine parameters
+        (float64[C] each; NaN stop / take profit = none), these settings in every row.
+
+        Raises ``EngineInputError`` naming the first offending value: leverage finite and
+        >= 1, the maintenance margin below 1 / leverage (else every position is
+        liquidated at once), stop loss in (0, 100), take profit finite and > 0. One
+        check for a run (``runner``) and a sweep's batch (``optimizers.adapters``).
+        """
+        lev = np.asarray(leverage, dtype=np.float64)
+        sl = np.asarray(stop_loss_pct, dtype=np.float64)
+        tp = np.asarray(take_profit_pct, dtype=np.float64)
+        mmr = self.maintenance_margin_rate
+        bad = np.flatnonzero(~(np.isfinite(lev) & (lev >= 1.0)))
+        if bad.size:
+            raise EngineInputError(f"params.leverage must be a finite number >= 1, got {_shown(lev[bad[0]])}")
+        bad = np.flatnonzero((lev > 1.0) & (mmr >= 1.0 / lev))
+        if bad.size:
+            raise EngineInputError(
+                f"execution.maintenance_margin_rate ({mmr}) must be below 1 / leverage "
+                f"({1.0 / lev[bad[0]]}), or every position is liquidated at once"
+            )
+        bad = np.flatnonzero(~np.isnan(sl) & ~((sl > 0.0) & (sl < 100.0)))
+        if bad.size:
+            raise EngineInputError(f"params.stop_loss_percent must be in (0, 100), got {_shown(sl[bad[0]])}")
+        bad = np.flatnonzero(~np.isnan(tp) & ~((tp > 0.0) & np.isfinite(tp)))
+        if bad.size:
+            raise EngineInputError(f"params.take_profit_percent must be > 0, got {_shown(tp[bad[0]])}")
+        rec = np.empty((lev.shape[0], N_EXEC), dtype=np.float64)
+        rec[:, X_FILL] = self.fill_code
+        rec[:, X_OPPOSITE] = self.opposite_code
+        rec[:, X_INITIAL_CAPITAL] = self.initial_capital
+        rec[:, X_FEE_RATE] = self.fee_rate
+        rec[:, X_SLIPPAGE_BPS] = self.slippage_bps
+        rec[:, X_POSITION_SIZE] = self.position_size
+        rec[:, X_LEVERAGE] = lev
+        rec[:, X_STOP_LOSS] = sl
+        rec[:, X_TAKE_PROFIT] = tp
+        rec[:, X_MAINTENANCE_MARGIN_RATE] = mmr
         return rec

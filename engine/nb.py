@@ -29,6 +29,16 @@ from engine.enums import (
     FILL_NEXT_OPEN,
     OPPOSITE_CLOSE,
     OPPOSITE_REVERSE,
+    X_FEE_RATE,
+    X_FILL,
+    X_INITIAL_CAPITAL,
+    X_LEVERAGE,
+    X_MAINTENANCE_MARGIN_RATE,
+    X_OPPOSITE,
+    X_POSITION_SIZE,
+    X_SLIPPAGE_BPS,
+    X_STOP_LOSS,
+    X_TAKE_PROFIT,
 )
 
 # Outcome codes of the level checks (0 = nothing touched).
@@ -184,6 +194,17 @@ def sim_params(  # noqa: PLR0917 (Numba: positional)
         1.0 / leverage - maintenance_margin_rate,
         leverage > 1.0,
     )
+
+
+@njit(inline="always")
+def sim_setup(xrec):
+    """``(params, initial_capital, next_open)`` of an execution record (float64[N_EXEC],
+    indices ``enums.X_*``): what every kernel that simulates reads from it."""
+    params = sim_params(
+        np.int64(xrec[X_OPPOSITE]), xrec[X_FEE_RATE], xrec[X_SLIPPAGE_BPS], xrec[X_POSITION_SIZE],
+        xrec[X_LEVERAGE], xrec[X_STOP_LOSS], xrec[X_TAKE_PROFIT], xrec[X_MAINTENANCE_MARGIN_RATE],
+    )  # fmt: skip
+    return params, xrec[X_INITIAL_CAPITAL], np.int64(xrec[X_FILL]) == FILL_NEXT_OPEN
 
 
 @njit(inline="always")
@@ -389,16 +410,7 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     low,
     close,
     signals,
-    fill_mode,
-    opposite_mode,
-    initial_capital,
-    fee_rate,
-    slippage_bps,
-    position_size,
-    leverage,
-    stop_loss_pct,
-    take_profit_pct,
-    maintenance_margin_rate,
+    xrec,
     equity_out,
     trades_out,
 ):
@@ -408,7 +420,7 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
         ts: int64 epoch ms, strictly increasing; open_/high/low/close: float64 prices,
         finite and > 0 (no NaN: the wrapper rejects them); signals: int8, +1 long,
         -1 short, 0 none; the signal of bar i may use data up to bar i's close.
-    Scalars:
+    xrec: float64[N_EXEC], the execution record (``enums.X_*``, ``ExecutionConfig.record``):
         fill_mode: FILL_CLOSE (fill at close[i]) or FILL_NEXT_OPEN (at open[i + 1]; the
         last bar's signal is dropped). opposite_mode: OPPOSITE_REVERSE/CLOSE/IGNORE.
         initial_capital (> 0, quote currency); fee_rate (fraction of fill notional, both
@@ -461,12 +473,8 @@ def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     is the slow bar-by-bar implementation the tests hold this kernel to (1e-9 relative).
     """
     n = close.shape[0]
-    p = sim_params(
-        opposite_mode, fee_rate, slippage_bps, position_size, leverage, stop_loss_pct, take_profit_pct,
-        maintenance_margin_rate,
-    )  # fmt: skip
+    p, initial_capital, next_open = sim_setup(xrec)
     state = sim_start(initial_capital)
-    next_open = fill_mode == FILL_NEXT_OPEN
     n_exposed = 0
     for i in range(n):
         sig_open = 0

@@ -204,24 +204,16 @@ def _number_or_none(name: str, value: Any) -> float:
     return float(value)
 
 
-def _engine_params(
-    leverage: Any, stop_loss_percent: Any, take_profit_percent: Any, execution: ExecutionConfig
-) -> tuple[float, float, float]:
-    lev = _number_or_none("leverage", leverage)
-    if not (math.isfinite(lev) and lev >= 1.0):
-        raise EngineInputError(f"params.leverage must be a finite number >= 1, got {leverage!r}")
-    if lev > 1.0 and execution.maintenance_margin_rate >= 1.0 / lev:
-        raise EngineInputError(
-            f"execution.maintenance_margin_rate ({execution.maintenance_margin_rate}) must be below "
-            f"1 / leverage ({1.0 / lev}), or every position is liquidated at once"
-        )
-    sl = _number_or_none("stop_loss_percent", stop_loss_percent)
-    if not math.isnan(sl) and not 0.0 < sl < 100.0:
-        raise EngineInputError(f"params.stop_loss_percent must be in (0, 100), got {stop_loss_percent!r}")
-    tp = _number_or_none("take_profit_percent", take_profit_percent)
-    if not math.isnan(tp) and not (tp > 0.0 and math.isfinite(tp)):
-        raise EngineInputError(f"params.take_profit_percent must be > 0, got {take_profit_percent!r}")
-    return lev, sl, tp
+def _execution_record(
+    execution: ExecutionConfig, leverage: Any, stop_loss_percent: Any, take_profit_percent: Any
+) -> np.ndarray:
+    """The run's execution record (``ExecutionConfig.record``, which checks the levels);
+    None levels mean none."""
+    return execution.record(
+        _number_or_none("leverage", leverage),
+        _number_or_none("stop_loss_percent", stop_loss_percent),
+        _number_or_none("take_profit_percent", take_profit_percent),
+    )
 
 
 def _execution(execution: ExecutionConfig | Mapping[str, Any] | None) -> ExecutionConfig:
@@ -269,9 +261,7 @@ def _run(
     signals: np.ndarray,
     *,
     execution: ExecutionConfig,
-    leverage: float,
-    stop_loss_pct: float,
-    take_profit_pct: float,
+    xrec: np.ndarray,
     minutes_per_bar: float,
     timings: dict[str, float],
 ) -> BacktestResult:
@@ -288,16 +278,7 @@ def _run(
         cols["low"],
         cols["close"],
         signals,
-        execution.fill_code,
-        execution.opposite_code,
-        execution.initial_capital,
-        execution.fee_rate,
-        execution.slippage_bps,
-        execution.position_size,
-        leverage,
-        stop_loss_pct,
-        take_profit_pct,
-        execution.maintenance_margin_rate,
+        xrec,
         equity,
         trades_buf,
     )
@@ -339,23 +320,14 @@ def simulate(  # noqa: PLR0917 (five price columns and the signals, like the ker
     """
     started = time.perf_counter()
     cfg = _execution(execution)
-    lev, sl, tp = _engine_params(leverage, stop_loss_percent, take_profit_percent, cfg)
+    xrec = _execution_record(cfg, leverage, stop_loss_percent, take_profit_percent)
     cols, step = _validated_columns(
         {"ts": ts, "open": open_, "high": high, "low": low, "close": close}, CANDLE_FIELDS[:5], prefix=""
     )
     minutes = _minutes_per_bar(cols["ts"], step, timeframe_minutes)
     sig = _signals(signals, cols["ts"].shape[0])
     timings = {"validate": time.perf_counter() - started}
-    result = _run(
-        cols,
-        sig,
-        execution=cfg,
-        leverage=lev,
-        stop_loss_pct=sl,
-        take_profit_pct=tp,
-        minutes_per_bar=minutes,
-        timings=timings,
-    )
+    result = _run(cols, sig, execution=cfg, xrec=xrec, minutes_per_bar=minutes, timings=timings)
     timings["total"] = time.perf_counter() - started
     return result
 
@@ -401,11 +373,11 @@ def run_backtest(
     started = time.perf_counter()
     cfg = _execution(execution)
     full_params = strategy.with_defaults(params or {})
-    lev, sl, tp = _engine_params(
+    xrec = _execution_record(
+        cfg,
         full_params.get("leverage", 1.0),
         full_params.get("stop_loss_percent"),
         full_params.get("take_profit_percent"),
-        cfg,
     )
     fused = strategy.fused
     if fused is not None:
@@ -414,7 +386,7 @@ def run_backtest(
             candles,
             full_params,
             cfg,
-            (lev, sl, tp),
+            xrec,
             timeframe_minutes=timeframe_minutes,
             started=started,
         )
@@ -425,16 +397,7 @@ def run_backtest(
     sig = _signals(raw, len(bars))
     t_signals = time.perf_counter()
     timings = {"validate": t_validated - started, "signals": t_signals - t_validated}
-    result = _run(
-        vars(bars),
-        sig,
-        execution=cfg,
-        leverage=lev,
-        stop_loss_pct=sl,
-        take_profit_pct=tp,
-        minutes_per_bar=minutes,
-        timings=timings,
-    )
+    result = _run(vars(bars), sig, execution=cfg, xrec=xrec, minutes_per_bar=minutes, timings=timings)
     timings["total"] = time.perf_counter() - started
     return result
 
@@ -453,7 +416,7 @@ def _run_fused(
     candles: Any,
     params: Mapping[str, Any],
     cfg: ExecutionConfig,
-    levels: tuple[float, float, float],
+    xrec: np.ndarray,
     *,
     timeframe_minutes: float | None,
     started: float,
@@ -468,26 +431,13 @@ def _run_fused(
     cols = _coerced_columns(candles, CANDLE_FIELDS, "candles.")
     ts = cols["ts"]
     n = ts.shape[0]
-    lev, sl, tp = levels
-    engine = (
-        cfg.fill_code,
-        cfg.opposite_code,
-        cfg.initial_capital,
-        cfg.fee_rate,
-        cfg.slippage_bps,
-        cfg.position_size,
-        lev,
-        sl,
-        tp,
-        cfg.maintenance_margin_rate,
-    )
     equity = np.empty(n, dtype=np.float64)
     trades_buf = np.empty(int(n * _FUSED_TRADES_PER_BAR) + 64, dtype=trade_dt)
     t_validated = time.perf_counter()
-    out = fused(params, cols, engine, equity, trades_buf)
+    out = fused(params, cols, xrec, equity, trades_buf)
     if out[0] == FUSED_FULL:
         trades_buf = np.empty(n + 1, dtype=trade_dt)
-        out = fused(params, cols, engine, equity, trades_buf)
+        out = fused(params, cols, xrec, equity, trades_buf)
     status, n_first, n_trades, n_exposed, sum_down2, ss, max_dd, max_dd_ms = out
     if status != FUSED_DONE:
         _checked_values(cols, "candles.")  # raises, naming the column and index

@@ -18,14 +18,14 @@ import numpy as np
 import strategies.compile_ahead  # noqa: F401 (registers the strategies' step)
 from engine import compile_ahead
 from engine.compile_ahead import REPO, kernel_files, register
-from optimizers.adapters import ADAPTERS
+from optimizers.adapters import sweepable
 from optimizers.evaluate import Evaluator, full_columns
 from strategies.registry import get_strategy
 
 
 def warm_sweeps(candles: dict[str, Any]) -> None:
     """Every strategy that can be swept, over all bars and over a window."""
-    for name in ADAPTERS:
+    for name in sweepable():
         strategy = get_strategy(name)
         swept = {"leverage": np.array([1.0, 3.0])}
         columns = full_columns(strategy.defaults(), {"stop_loss_percent": 2.0}, swept)

@@ -26,12 +26,13 @@ from engine.runner import Candles
 from optimizers import sweep_nb
 from optimizers.adapters import execution_records, get_adapter
 from optimizers.space import column_length
+from strategies import indicators_nb
 
 # Indicator rows kept per candle set; at 100,000 bars a row is 800 kB, so this holds
 # about 600 rows (every RSI period of both methods and every EMA span of HYPERRSI's
 # bounds fits). Beyond it the table is emptied and refilled for the next batch.
 DEFAULT_TABLE_BYTES = 512 * 1024 * 1024
-KNOWN_INDICATORS = (sweep_nb.IND_RSI_WILDER, sweep_nb.IND_RSI_SMA, sweep_nb.IND_EMA)
+KNOWN_INDICATORS = (indicators_nb.RSI_WILDER, indicators_nb.RSI_SMA, indicators_nb.EMA)
 
 
 class IndicatorTable:

@@ -11,8 +11,9 @@ written or read back (see ``combination_nb``). Only the metrics row of each comb
 comes out; trades are recomputed with ``run_backtest`` for the few combinations a user
 opens.
 
-The per-strategy layout of ``iidx``/``fpar`` is built by ``optimizers.adapters`` and
-read by ``_signals_block`` below (one branch per strategy code). Imports only numpy,
+The per-strategy layout of ``iidx``/``fpar`` is built by the strategy's sweep adapter
+(``StrategyDef.sweep``, ``strategies.sweep``) and read by its ``*_sweep_signals``
+kernel, which ``_signals_block`` below calls (one branch per strategy code). Imports only numpy,
 numba and other kernels; no Django, no Python objects inside the kernels.
 """
 
@@ -21,43 +22,18 @@ from __future__ import annotations
 import numpy as np
 from numba import get_thread_id, njit, prange
 
-from engine.enums import (
-    FILL_NEXT_OPEN,
-    X_FEE_RATE,
-    X_FILL,
-    X_INITIAL_CAPITAL,
-    X_LEVERAGE,
-    X_MAINTENANCE_MARGIN_RATE,
-    X_OPPOSITE,
-    X_POSITION_SIZE,
-    X_SLIPPAGE_BPS,
-    X_STOP_LOSS,
-    X_TAKE_PROFIT,
-)
-from engine.metrics_nb import metrics_finish, metrics_from_sums_nb, metrics_start, metrics_step
+from engine.blocks_nb import finish_nb
+from engine.metrics_nb import metrics_from_sums_nb, metrics_start, metrics_step
 from engine.nb import (
-    CASH,
     N_TRADES,
-    NO_TRADE,
     SIDE,
     sim_bar,
-    sim_finish,
-    sim_params,
+    sim_setup,
     sim_start,
     write_trades,
 )
-from strategies.ema_cross_nb import ema_cross_signals_range
-from strategies.hyperrsi_nb import ENTRY_FOLLOW, hyperrsi_signals_range, hyperrsi_warmup
-from strategies.indicators_nb import ema_into, rsi_sma_into, rsi_wilder_into
-
-# --- indicator codes: column 0 of an indicator key (code, period) -------------------
-IND_RSI_WILDER = 0
-IND_RSI_SMA = 1
-IND_EMA = 2
-
-# --- strategy codes: which signal rule ``_signals_block`` runs -----------------------
-STRAT_HYPERRSI = 0
-STRAT_EMA_CROSS = 1
+from strategies import ema_cross_nb, hyperrsi_nb
+from strategies.indicators_nb import indicator_into
 
 # Bars per block: a block's signals (int8) and the candles they are simulated over stay
 # in the L1/L2 cache between the signal loop and the simulation loop.
@@ -68,52 +44,27 @@ BLOCK = 1024
 def indicator_rows_nb(codes, periods, close, ind, rows):
     """Compute indicator ``k`` into ``ind[rows[k]]`` for every k, rows in parallel.
 
-    codes: int64[K] of ``IND_*`` (checked by the caller: a raise inside ``prange``
-    would make Numba run the loop serially); periods: int64[K] (>= 1); close: float64[n];
-    ind: float64[R, n] C-contiguous, R > max(rows); rows: int64[K], distinct.
-    Each row is exactly what ``strategies.indicators_nb`` writes for that indicator
-    (the same ``*_into`` kernel), so a sweep sees the values a single run sees.
+    codes: int64[K] of ``strategies.indicators_nb`` codes (checked by the caller: a raise
+    inside ``prange`` would make Numba run the loop serially); periods: int64[K] (>= 1);
+    close: float64[n]; ind: float64[R, n] C-contiguous, R > max(rows); rows: int64[K],
+    distinct. Each row is exactly what a single run computes (``indicator_into``).
     """
     for k in prange(codes.shape[0]):
-        out = ind[rows[k]]
-        code = codes[k]
-        if code == IND_RSI_WILDER:
-            rsi_wilder_into(out, close, periods[k])
-        elif code == IND_RSI_SMA:
-            rsi_sma_into(out, close, periods[k])
-        else:
-            ema_into(out, close, periods[k])
+        indicator_into(ind[rows[k]], close, codes[k], periods[k])
 
 
 @njit(cache=True)
 def _signals_block(strategy, out, close, ind, iidx, fpar, lo, hi):  # noqa: PLR0917 (Numba: positional)
-    """One combination's int8 signals of bars lo..hi-1 into ``out[: hi - lo]``.
-
-    STRAT_HYPERRSI: iidx = [rsi row, ema row]; fpar = [rsi_period, oversold, overbought,
-    entry_option code, use_trend_filter (0/1)]; without the filter the EMA row is
-    never read (close is passed in its place, as ``strategies.hyperrsi`` does).
-    STRAT_EMA_CROSS: iidx = [fast row, slow row]; fpar = [warmup (slow_period)].
-    The rules are the strategies' own (``*_signals_range``), so the signals equal a
-    single run's.
+    """One combination's int8 signals of bars lo..hi-1 into ``out[: hi - lo]``: the
+    ``*_sweep_signals`` kernel of the strategy whose ``SWEEP_CODE`` is ``strategy``, which
+    reads the layout its sweep adapter built (``strategies.sweep``). One branch per
+    sweepable strategy: a cached Numba kernel can take neither a jitted function as an
+    argument nor a closure without compiling anew in every process.
     """
-    if strategy == STRAT_HYPERRSI:
-        use_filter = fpar[4] != 0.0
-        trend = ind[iidx[1]] if use_filter else close
-        hyperrsi_signals_range(
-            out,
-            close,
-            ind[iidx[0]],
-            trend,
-            lo,
-            hi,
-            hyperrsi_warmup(np.int64(fpar[0])),
-            fpar[1],
-            fpar[2],
-            np.int64(fpar[3]) == ENTRY_FOLLOW,
-            use_filter,
-        )
-    elif strategy == STRAT_EMA_CROSS:
-        ema_cross_signals_range(out, ind[iidx[0]], ind[iidx[1]], lo, hi, np.int64(fpar[0]))
+    if strategy == hyperrsi_nb.SWEEP_CODE:
+        hyperrsi_nb.hyperrsi_sweep_signals(out, close, ind, iidx, fpar, lo, hi)
+    elif strategy == ema_cross_nb.SWEEP_CODE:
+        ema_cross_nb.ema_cross_sweep_signals(out, close, ind, iidx, fpar, lo, hi)
     else:
         raise ValueError("unknown strategy code")
 
@@ -171,12 +122,7 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     bar takes no signal from the bar before it (``simulate_nb`` over the window reads
     none), so ``pending`` starts at 0. Trade indices are window positions, as there.
     """
-    params = sim_params(
-        np.int64(xrec[X_OPPOSITE]), xrec[X_FEE_RATE], xrec[X_SLIPPAGE_BPS], xrec[X_POSITION_SIZE],
-        xrec[X_LEVERAGE], xrec[X_STOP_LOSS], xrec[X_TAKE_PROFIT], xrec[X_MAINTENANCE_MARGIN_RATE],
-    )  # fmt: skip
-    capital = xrec[X_INITIAL_CAPITAL]
-    next_open = np.int64(xrec[X_FILL]) == FILL_NEXT_OPEN
+    params, capital, next_open = sim_setup(xrec)
     m = hi - lo
     w_ts = ts[lo:hi]
     state = sim_start(capital)
@@ -221,12 +167,10 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
             if n_closed > 0:
                 write_trades(trades, w_ts, state[N_TRADES] - n_closed, n_closed, first_trade, second_trade)
             n_exposed += state[SIDE] != 0
-    state, closed, trade = sim_finish(state, params, m - 1, close[hi - 1])
-    if closed:
-        write_trades(trades, w_ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
-    e = state[CASH]
-    acc = metrics_step(acc, e, w_ts[m - 1])
-    sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, w_ts[m - 1])
+    # (the trades scratch has room for the exit: see above)
+    _, state, e, (sum_down2, ss, max_dd, max_dd_ms) = finish_nb(
+        state, params, w_ts, m - 1, close[hi - 1], trades, acc
+    )
     n_trades = state[N_TRADES]
     return metrics_from_sums_nb(
         sum_down2, ss, max_dd, max_dd_ms, e, w_ts[0], w_ts[m - 1], m, trades[:n_trades],

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from strategies import ema_cross_nb, indicators_nb
-from strategies.registry import StrategyDef, engine_params_schema, price_array, register
+from strategies.registry import IndicatorLine, StrategyDef, engine_params_schema, price_array, register
+from strategies.sweep import Columns, SweepAdapter, SweepLayout, float_matrix, period_column, unique_keys
 
 PARAMS_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -75,6 +76,24 @@ def signals(  # noqa: PLR0917 (the StrategyDef.signals calling convention)
     return signals_from_indicators(params, fast, slow)
 
 
+def indicator_lines(params: Mapping[str, Any], close: Any) -> list[IndicatorLine]:
+    """For reports: both EMAs over the price."""
+    p = STRATEGY.with_defaults(params)
+    fast, slow = indicators(p, close)
+    return [IndicatorLine(f"EMA {p['fast_period']}", fast), IndicatorLine(f"EMA {p['slow_period']}", slow)]
+
+
+def sweep_layout(columns: Columns) -> SweepLayout:
+    """The sweep kernel's layout of a batch (``strategies.sweep``), as
+    ``ema_cross_nb.ema_cross_sweep_signals`` reads it: one EMA row per distinct span."""
+    fast = period_column(columns, "fast_period")
+    slow = period_column(columns, "slow_period")
+    ema = np.full_like(fast, indicators_nb.EMA)
+    keys, iidx = unique_keys(np.stack([ema, fast], 1), np.stack([ema, slow], 1))
+    # the warm-up is slow_period (``warmup``)
+    return SweepLayout(keys, iidx, float_matrix(slow))
+
+
 STRATEGY = register(
     StrategyDef(
         name="ema_cross",
@@ -84,5 +103,9 @@ STRATEGY = register(
         warmup=warmup,
         signals=signals,
         constraints=("fast_period < slow_period",),
+        sweep=SweepAdapter(
+            code=ema_cross_nb.SWEEP_CODE, indicator_params=("fast_period", "slow_period"), layout=sweep_layout
+        ),
+        indicators=indicator_lines,
     )
 )

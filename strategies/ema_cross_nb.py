@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# The branch of ``optimizers.sweep_nb`` that runs ``ema_cross_sweep_signals``.
+SWEEP_CODE = 1
+
 
 @njit(cache=True)
 def ema_cross_signals_into(out, fast, slow, warmup):
@@ -49,3 +52,11 @@ def ema_cross_signals(fast, slow, warmup):
     out = np.empty(fast.shape[0], dtype=np.int8)
     ema_cross_signals_into(out, fast, slow, warmup)
     return out
+
+
+@njit(cache=True)
+def ema_cross_sweep_signals(out, close, ind, iidx, fpar, lo, hi):  # noqa: PLR0917 (Numba: positional)
+    """One sweep combination's signals of bars lo..hi-1 into ``out[: hi - lo]``, in the
+    layout of ``strategies.ema_cross.sweep_layout``: iidx = [fast row, slow row] of the
+    indicator table ``ind``; fpar = [warm-up (slow_period)]. ``close`` is not read."""
+    ema_cross_signals_range(out, ind[iidx[0]], ind[iidx[1]], lo, hi, np.int64(fpar[0]))

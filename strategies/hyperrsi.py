@@ -22,7 +22,23 @@ from typing import Any
 import numpy as np
 
 from strategies import hyperrsi_fused_nb, hyperrsi_nb, indicators_nb
-from strategies.registry import StrategyDef, StrategyError, engine_params_schema, price_array, register
+from strategies.registry import (
+    IndicatorLine,
+    StrategyDef,
+    StrategyError,
+    engine_params_schema,
+    price_array,
+    register,
+)
+from strategies.sweep import (
+    Columns,
+    SweepAdapter,
+    SweepLayout,
+    choice_codes,
+    float_matrix,
+    period_column,
+    unique_keys,
+)
 
 RSI_METHODS = {"wilder": indicators_nb.RSI_WILDER, "sma": indicators_nb.RSI_SMA}
 ENTRY_OPTIONS = {"reverse": hyperrsi_nb.ENTRY_REVERSE, "follow": hyperrsi_nb.ENTRY_FOLLOW}
@@ -147,10 +163,43 @@ def signals(  # noqa: PLR0917 (the StrategyDef.signals calling convention)
     return signals_from_indicators(params, close, rsi, trend)
 
 
+def indicator_lines(params: Mapping[str, Any], close: Any) -> list[IndicatorLine]:
+    """For reports: the trend EMA over the price (when its filter is on) and the RSI under
+    it with the oversold and overbought levels."""
+    p = STRATEGY.with_defaults(params)
+    rsi, trend = indicators(p, close)
+    lines = []
+    if p.get("use_trend_filter"):
+        lines.append(IndicatorLine(f"trend EMA {p['trend_ema_period']}", trend))
+    levels = (float(p["rsi_oversold"]), float(p["rsi_overbought"]))
+    lines.append(IndicatorLine(f"RSI {p['rsi_period']}", rsi, "lower", levels, (0.0, 100.0)))
+    return lines
+
+
+def sweep_layout(columns: Columns) -> SweepLayout:
+    """The sweep kernel's layout of a batch (``strategies.sweep``), as
+    ``hyperrsi_nb.hyperrsi_sweep_signals`` reads it: one RSI row per (method, period),
+    one EMA row per trend span of the combinations with the filter on."""
+    method = choice_codes(columns, "rsi_method", RSI_METHODS)
+    period = period_column(columns, "rsi_period")
+    entry = choice_codes(columns, "entry_option", ENTRY_OPTIONS)
+    use_filter = np.asarray(columns["use_trend_filter"], dtype=bool)
+    trend = period_column(columns, "trend_ema_period")
+    rsi_keys = np.stack([method, period], axis=1)
+    # Without the filter the EMA is never read: point at the RSI row, so no EMA is
+    # computed for it.
+    ema_keys = np.where(
+        use_filter[:, None], np.stack([np.full_like(trend, indicators_nb.EMA), trend], 1), rsi_keys
+    )
+    keys, iidx = unique_keys(rsi_keys, ema_keys)
+    fpar = float_matrix(period, columns["rsi_oversold"], columns["rsi_overbought"], entry, use_filter)
+    return SweepLayout(keys, iidx, fpar)
+
+
 def fused_backtest(
     params: Mapping[str, Any],
     columns: Mapping[str, np.ndarray],
-    engine: tuple,
+    xrec: np.ndarray,
     equity_out: np.ndarray,
     trades_out: np.ndarray,
 ) -> tuple:
@@ -177,7 +226,7 @@ def fused_backtest(
         _choice(p, "entry_option", ENTRY_OPTIONS),
         use_filter,
         max(ema_period, 1),
-        *engine,
+        xrec,
         equity_out,
         trades_out,
     )
@@ -196,5 +245,11 @@ STRATEGY = register(
         signals=signals,
         constraints=("rsi_oversold < rsi_overbought",),
         fused=fused_backtest,
+        sweep=SweepAdapter(
+            code=hyperrsi_nb.SWEEP_CODE,
+            indicator_params=("rsi_method", "rsi_period", "use_trend_filter", "trend_ema_period"),
+            layout=sweep_layout,
+        ),
+        indicators=indicator_lines,
     )
 )

@@ -7,7 +7,7 @@ and EMA (``indicators_nb``), the signals (``hyperrsi_nb``), the simulation
 ~25 MB per million bars besides the candles. Here the candles are read from memory once
 and no array is allocated but the equity: each block of 2048 bars is checked, then goes
 through the indicators and signals (into a 2 KB buffer), the simulation (equity and
-trades) and the metric sums while it sits in the cache (see ``_BLOCK``).
+trades) and the metric sums while it sits in the cache (see ``engine.blocks_nb``).
 
 Nothing is re-implemented that matters to the contract: the simulation is the engine's
 ``sim_bar``/``sim_finish`` steps and the metric sums its ``metrics_*`` steps, the very
@@ -26,24 +26,15 @@ acted on at the open of bar i+1, exactly as ``simulate_nb`` reads signals[i-1].
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
-from engine.enums import FILL_NEXT_OPEN
-from engine.metrics_nb import metrics_finish, metrics_start, metrics_step
+from engine.blocks_nb import BLOCK, check_block, finish_nb, metrics_block, simulate_block
+from engine.metrics_nb import metrics_start
 from engine.nb import (
-    CASH,
     N_TRADES,
-    NO_TRADE,
-    SIDE,
     bar_ok,
-    sim_bar,
-    sim_finish,
-    sim_params,
+    sim_setup,
     sim_start,
-    write_trades,
 )
 from strategies.hyperrsi_nb import ENTRY_FOLLOW, hyperrsi_warmup
 from strategies.indicators_nb import (
@@ -57,86 +48,6 @@ from strategies.indicators_nb import (
     window_drop,
     window_sums,
 )
-
-# The candles are checked a block at a time, before any other loop reads the block: a
-# branch-free pass over six columns vectorises (a few instructions per bar, and it pulls
-# the block into the cache for the other loops), where the same checks inside the bar
-# loop cost ~25 instructions per bar. No bad value reaches the arithmetic: a bad block
-# stops the pass before its first bar is used.
-
-
-# The check reads the prices as their int64 bit patterns: a float64 is finite and > 0
-# exactly when its bits, as a signed integer, are in 1 .. _MAX_FINITE (a sign bit makes
-# them negative, +0.0 is 0, and inf and NaN have every exponent bit set, which puts them
-# above the largest finite number), and a volume is finite when its bits without the sign
-# are at most _MAX_FINITE. So a block is valid when the minimum and maximum of its price
-# bits, the maximum of its volume bits and its minimum ts step are within bounds: integer
-# min/max reductions, one instruction per value in 64-bit lanes, where the float
-# compares of ``bar_ok`` cost about three (LLVM turns them into integer range checks and
-# combines the masks bar by bar).
-_MAX_FINITE = np.int64(0x7FEFFFFFFFFFFFFF)
-_NO_SIGN = np.int64(0x7FFFFFFFFFFFFFFF)
-
-
-@intrinsic
-def _bits(typingctx, x):
-    """The bit pattern of a float64, as an int64 (a bitcast: no instruction of its own)."""
-    sig = types.int64(types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return sig, codegen
-
-
-@njit(cache=True)
-def _check_block(ts, open_, high, low, close, volume, lo, hi, first_step):  # noqa: PLR0917
-    """``(first invalid bar in lo..hi-1 or -1, ts steps equal to first_step)``, 1 <= lo.
-
-    A bar is invalid as ``nb.bar_ok`` says (ts not above the previous bar's, a price not
-    finite and > 0, a volume not finite).
-    """
-    ok, n_first = _check_bits(ts, open_, high, low, close, volume, lo, hi, first_step)
-    if ok:
-        return -1, n_first
-    for i in range(lo, hi):
-        if not bar_ok(ts[i] - ts[i - 1], open_[i], high[i], low[i], close[i], volume[i]):
-            return i, n_first
-    return -1, n_first
-
-
-@njit(cache=True)
-def _check_bits(ts, open_, high, low, close, volume, lo, hi, first_step):  # noqa: PLR0917
-    """``(bars lo..hi-1 are valid, ts steps equal to first_step)``. (A function of its
-    own: followed by the search for the bad bar, the loop was not vectorised.) Slices, so
-    that the loop index is known to be >= 0 and the loads need no negative-index
-    wraparound (which blocks vectorising).
-    """
-    t = ts[lo - 1 : hi]
-    o = open_[lo:hi]
-    h = high[lo:hi]
-    lw = low[lo:hi]
-    c = close[lo:hi]
-    v = volume[lo:hi]
-    min_step = np.int64(1)  # any positive step: no bar is invalid yet
-    min_bits = _MAX_FINITE
-    max_bits = np.int64(0)
-    max_volume = max_bits
-    n_first = 0
-    for j in range(hi - lo):
-        step = t[j + 1] - t[j]
-        n_first += step == first_step
-        min_step = min(min_step, step)
-        bo = _bits(o[j])
-        bh = _bits(h[j])
-        bl = _bits(lw[j])
-        bc = _bits(c[j])
-        min_bits = min(min_bits, bo, bh, bl, bc)
-        max_bits = max(max_bits, bo, bh, bl, bc)
-        max_volume = max(max_volume, _bits(v[j]) & _NO_SIGN)
-    ok = (min_step > 0) & (min_bits >= 1) & (max_bits <= _MAX_FINITE) & (max_volume <= _MAX_FINITE)
-    return ok, n_first
-
 
 # The signal compares the RSI with two levels, and the RSI is a division, 100·g / (g + l).
 # Wilder's RSI takes it at every bar (``_rsi_select``): the signal loop runs apart from
@@ -241,21 +152,6 @@ def _zones_exact(sma, gain, loss, n_gain, n_loss, period, inv, oversold, overbou
     return below, above
 
 
-# --- the stages of one block ----------------------------------------------------------
-# Each block of _BLOCK bars goes through four tight loops while it sits in the L2 cache:
-# the candle check, the indicators and signals (into a 2 KB buffer), the simulation, and
-# the metric sums. One loop doing all of it per bar measured no faster once it checked
-# the candles too: its ~150 instructions per bar spill registers, where each small loop
-# keeps its state in registers (and the check vectorises). Memory is still read once,
-# and out of the way: the metric loop, the last of a block, prefetches the next block's
-# candles into the L2 cache (``_prefetch``, one hint per 64-byte line), so the check
-# finds them there instead of stalling on the ~100 KB block (that stall was ~2 ms per
-# million bars, the floor's time), and the other loops find the block in the cache. The
-# loops index slices, so that the index is known to be >= 0 and no load needs a
-# wraparound for negative indices.
-_BLOCK = 2048
-
-
 @njit(cache=True, error_model="numpy")
 def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
     close,
@@ -325,83 +221,6 @@ def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
 
 
 @njit(cache=True)
-def _simulate_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    ts, open_, high, low, close, lo, hi, sig, state, params, pending, next_open, equity_out, trades_out
-):
-    """``sim_bar`` over bars lo..hi-1 with signals ``sig[: hi - lo]``, equity into
-    ``equity_out[lo:hi]`` and trades into ``trades_out``; ``pending`` is the signal of
-    bar lo-1 (fill=next_open). Returns ``(full, state, pending, n_exposed)``: ``full``
-    when ``trades_out`` has no room left (the state is then meaningless)."""
-    o = open_[lo:hi]
-    h = high[lo:hi]
-    lw = low[lo:hi]
-    c = close[lo:hi]
-    eq = equity_out[lo:hi]
-    capacity = trades_out.shape[0]
-    n_exposed = 0
-    for j in range(hi - lo):
-        # as ``simulate_nb`` does: one ``sim_bar`` with the signal at the open or the close
-        sig_open = 0
-        sig_close = np.int64(sig[j])
-        if next_open:
-            sig_open = pending
-            pending = sig_close
-            sig_close = 0
-        state, e, n_closed, first, second = sim_bar(
-            state, params, lo + j, o[j], h[j], lw[j], c[j], sig_open, sig_close
-        )
-        if n_closed > 0:
-            if state[N_TRADES] > capacity:
-                return True, state, pending, n_exposed
-            write_trades(trades_out, ts, state[N_TRADES] - n_closed, n_closed, first, second)
-        eq[j] = e
-        n_exposed += state[SIDE] != 0
-    return False, state, pending, n_exposed
-
-
-@intrinsic
-def _prefetch(typingctx, arr, i):
-    """Hint that ``arr[i]`` is read soon: ``llvm.prefetch`` into the L2 cache."""
-    sig = types.void(arr, i)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
-        i32 = ir.IntType(32)
-        byte_ptr = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        # read, locality 2 (prefetcht1: L2), data cache
-        args = [builder.bitcast(ptr, byte_ptr), ir.Constant(i32, 0), ir.Constant(i32, 2), ir.Constant(i32, 1)]
-        builder.call(fn, args)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@njit(cache=True)
-def _metrics_block(acc, equity, ts, lo, hi, prices, ahead_lo, ahead_hi):  # noqa: PLR0917
-    """``metrics_step`` over the equity of bars lo..hi-1, prefetching the candles (ts and
-    the five ``prices`` columns) of bars ahead_lo..ahead_hi-1, the next block."""
-    e = equity[lo:hi]
-    t = ts[lo:hi]
-    o, h, lw, c, v = prices
-    stop = ahead_hi - ahead_lo
-    for j in range(hi - lo):
-        if (j & 7) == 0 and j < stop:
-            k = ahead_lo + j
-            _prefetch(ts, k)
-            _prefetch(o, k)
-            _prefetch(h, k)
-            _prefetch(lw, k)
-            _prefetch(c, k)
-            _prefetch(v, k)
-        acc = metrics_step(acc, e[j], t[j])
-    return acc
-
-
-@njit(cache=True)
 def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
     ts,
     open_,
@@ -416,16 +235,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     entry_option,
     use_trend_filter,
     trend_ema_period,
-    fill_mode,
-    opposite_mode,
-    initial_capital,
-    fee_rate,
-    slippage_bps,
-    position_size,
-    leverage,
-    stop_loss_pct,
-    take_profit_pct,
-    maintenance_margin_rate,
+    xrec,
     equity_out,
     trades_out,
 ):
@@ -435,7 +245,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     but not yet value-checked by the wrapper). Strategy: rsi_period (>= 1), rsi_method
     (``RSI_WILDER``/``RSI_SMA``), oversold, overbought (RSI points), entry_option
     (``ENTRY_REVERSE``/``ENTRY_FOLLOW``), use_trend_filter, trend_ema_period (>= 1; read
-    only with the filter). Execution scalars as in ``simulate_nb``.
+    only with the filter). xrec: the execution record, as ``simulate_nb`` takes it.
     equity_out: float64[n], written in full when the candles are valid.
     trades_out: ``trade_dt`` records, room for the trades (see ``-2`` below).
 
@@ -455,11 +265,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     """
     n = close.shape[0]
     no_ms = ts[0] - ts[0]  # an int64 zero, so that every return has the same types
-    params = sim_params(
-        opposite_mode, fee_rate, slippage_bps, position_size, leverage, stop_loss_pct, take_profit_pct,
-        maintenance_margin_rate,
-    )  # fmt: skip
-    next_open = fill_mode == FILL_NEXT_OPEN
+    params, initial_capital, next_open = sim_setup(xrec)
     follow = entry_option == ENTRY_FOLLOW
     sma = rsi_method == RSI_SMA
     period = rsi_period
@@ -475,7 +281,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     # the callee, and each of these takes seconds to compile)
     zero = np.int64(0)
     one = np.int64(1)
-    bad, n_first = _check_block(ts, open_, high, low, close, volume, one, start, first_step)
+    bad, n_first = check_block(ts, open_, high, low, close, volume, one, start, first_step)
     if bad >= 0:
         return (bad, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
     inv = 1.0 / period
@@ -519,22 +325,22 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
     rsi_state = (gain, loss, n_gain, n_loss, countdown, below, above)
     # the warm-up bars through the same simulation and metric loops, without signals
     # (no trade can close there, so the buffer cannot fill up)
-    sig = np.zeros(max(_BLOCK, start), dtype=np.int8)
+    sig = np.zeros(max(BLOCK, start), dtype=np.int8)
     state = sim_start(initial_capital)
-    _, state, pending, n_exposed = _simulate_block(
+    _, state, pending, n_exposed = simulate_block(
         ts, open_, high, low, close, zero, start, sig, state, params, zero, next_open, equity_out, trades_out
     )
     prices = (open_, high, low, close, volume)
-    acc = _metrics_block(
+    acc = metrics_block(
         metrics_start(equity_out[0], ts[0]), equity_out, ts, one, min(start, n - 1), prices, start,
-        min(start + _BLOCK, n),
+        min(start + BLOCK, n),
     )  # fmt: skip
 
-    # The rest, a block at a time (see _BLOCK); ``pending`` is the previous bar's signal,
+    # The rest, a block at a time (see BLOCK); ``pending`` is the previous bar's signal,
     # filled at this open (fill=next_open).
-    for lo in range(start, n, _BLOCK):
-        hi = min(lo + _BLOCK, n)
-        bad, k = _check_block(ts, open_, high, low, close, volume, lo, hi, first_step)
+    for lo in range(start, n, BLOCK):
+        hi = min(lo + BLOCK, n)
+        bad, k = check_block(ts, open_, high, low, close, volume, lo, hi, first_step)
         if bad >= 0:
             return (bad, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
         n_first += k
@@ -542,7 +348,7 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
             close, lo, hi, sig, rsi_state, trend, alpha, sma, period, follow, use_trend_filter, oversold,
             overbought,
         )  # fmt: skip
-        full, state, pending, exposed = _simulate_block(
+        full, state, pending, exposed = simulate_block(
             ts,
             open_,
             high,
@@ -562,15 +368,12 @@ def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional argume
             return (-2, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
         n_exposed += exposed
         # the last bar's equity is folded in after the end-of-data exit
-        acc = _metrics_block(acc, equity_out, ts, lo, min(hi, n - 1), prices, hi, min(hi + _BLOCK, n))
+        acc = metrics_block(acc, equity_out, ts, lo, min(hi, n - 1), prices, hi, min(hi + BLOCK, n))
 
-    state, closed, trade = sim_finish(state, params, n - 1, close[n - 1])
-    if closed:
-        if state[N_TRADES] > trades_out.shape[0]:
-            return (-2, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
-        write_trades(trades_out, ts, state[N_TRADES] - 1, 1, trade, NO_TRADE)
-    e = state[CASH]
+    full, state, e, (sum_down2, ss, max_dd, max_dd_ms) = finish_nb(
+        state, params, ts, n - 1, close[n - 1], trades_out, acc
+    )
+    if full:
+        return (-2, 0, 0, 0, 0.0, 0.0, 0.0, no_ms)
     equity_out[n - 1] = e
-    acc = metrics_step(acc, e, ts[n - 1])
-    sum_down2, ss, max_dd, max_dd_ms = metrics_finish(acc, ts[n - 1])
     return (-1, n_first, state[N_TRADES], n_exposed, sum_down2, ss, max_dd, max_dd_ms)

@@ -12,6 +12,8 @@ from numba import njit
 
 ENTRY_REVERSE = 0
 ENTRY_FOLLOW = 1
+# The branch of ``optimizers.sweep_nb`` that runs ``hyperrsi_sweep_signals``.
+SWEEP_CODE = 0
 
 
 @njit(cache=True)
@@ -88,6 +90,21 @@ def hyperrsi_signals_range(  # noqa: PLR0917 (Numba: no keyword-only args)
             )
         # long wins a tie (possible only with oversold = overbought = 50 in follow mode)
         o[j] = 1 if long_ else (-1 if short else 0)
+
+
+@njit(cache=True)
+def hyperrsi_sweep_signals(out, close, ind, iidx, fpar, lo, hi):  # noqa: PLR0917 (Numba: positional)
+    """One sweep combination's signals of bars lo..hi-1 into ``out[: hi - lo]``, in the
+    layout of ``strategies.hyperrsi.sweep_layout``: iidx = [rsi row, ema row] of the
+    indicator table ``ind``; fpar = [rsi_period, oversold, overbought, entry_option code,
+    use_trend_filter (0/1)]. Without the filter the EMA row is never read (close is passed
+    in its place, as ``strategies.hyperrsi.indicators`` does)."""
+    use_filter = fpar[4] != 0.0
+    trend = ind[iidx[1]] if use_filter else close
+    hyperrsi_signals_range(
+        out, close, ind[iidx[0]], trend, lo, hi, hyperrsi_warmup(np.int64(fpar[0])), fpar[1], fpar[2],
+        np.int64(fpar[3]) == ENTRY_FOLLOW, use_filter,
+    )  # fmt: skip
 
 
 @njit(cache=True)

@@ -32,8 +32,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# Indicator codes: an RSI method (``rsi``'s ``method``), and column 0 of the (code,
+# period) indicator keys of a sweep's table (``indicator_into``, ``strategies.sweep``).
 RSI_WILDER = 0
 RSI_SMA = 1
+EMA = 2
 
 
 @njit(cache=True)
@@ -274,6 +277,20 @@ def ema(close, period):
     out = np.empty(close.shape[0], dtype=np.float64)
     ema_into(out, close, period)
     return out
+
+
+@njit(cache=True)
+def indicator_into(out, close, code, period):
+    """The indicator ``code`` (``RSI_WILDER``, ``RSI_SMA`` or ``EMA``) of ``period`` over
+    ``close`` into ``out``: a sweep's table row, the very values a single run computes."""
+    if code == RSI_WILDER:
+        rsi_wilder_into(out, close, period)
+    elif code == RSI_SMA:
+        rsi_sma_into(out, close, period)
+    elif code == EMA:
+        ema_into(out, close, period)
+    else:
+        raise ValueError("code must be RSI_WILDER (0), RSI_SMA (1) or EMA (2)")
 
 
 @njit(cache=True)

@@ -14,16 +14,21 @@ A strategy is framework-free data plus kernels:
   slow_period"``) beyond what the schema can say; specs and sweeps check them.
 - optionally ``fused``: a kernel running the whole backtest in one pass, which
   ``engine.run_backtest`` then uses instead of ``signals`` + the engine
-  kernels. Called as ``fused(params, columns, engine, equity_out, trades_out)``:
+  kernels. Called as ``fused(params, columns, xrec, equity_out, trades_out)``:
   params with defaults filled in; columns a mapping of the coerced (not value-checked)
-  int64 ``ts`` and float64 ``open/high/low/close/volume``; engine the tuple
-  ``(fill_code, opposite_code, initial_capital, fee_rate, slippage_bps, position_size,
-  leverage, stop_loss_pct, take_profit_pct, maintenance_margin_rate)`` as
-  ``simulate_nb`` takes them; equity_out float64[n] and trades_out ``trade_dt`` records
-  to fill. It returns ``(status, n_first_step, n_trades, n_exposed, sum_down2, ss,
-  max_dd, max_dd_ms)`` as ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb``
-  documents, and must give exactly what ``signals`` + ``simulate_nb`` + ``metrics_nb``
-  give (``tests/engine/test_fused.py`` holds HYPERRSI's to that).
+  int64 ``ts`` and float64 ``open/high/low/close/volume``; xrec the execution record
+  (float64[N_EXEC], indices ``engine.enums.X_*``) as ``simulate_nb`` takes it;
+  equity_out float64[n] and trades_out ``trade_dt`` records to fill. It returns
+  ``(status, n_first_step, n_trades, n_exposed, sum_down2, ss, max_dd, max_dd_ms)`` as
+  ``strategies.hyperrsi_fused_nb.hyperrsi_backtest_nb`` documents, and must give
+  exactly what ``signals`` + ``simulate_nb`` + ``metrics_nb`` give
+  (``tests/engine/test_fused.py`` holds HYPERRSI's to that).
+- optionally ``sweep``: its sweep adapter (``strategies.sweep.SweepAdapter``): how a
+  batch of combinations maps onto the sweep kernel. Without one, sweeps of the
+  strategy are refused.
+- optionally ``indicators(params, close) -> list[IndicatorLine]``: the lines a report
+  draws with the price, computed by the strategy's own indicator code so the chart
+  shows what the signals saw.
 
 Strategies register themselves at import time of ``strategies.builtin``.
 """
@@ -32,9 +37,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from strategies.sweep import SweepAdapter
 
 SignalFn = Callable[..., np.ndarray]
 
@@ -51,6 +59,19 @@ class UnknownStrategy(KeyError):
 
 
 @dataclass(frozen=True)
+class IndicatorLine:
+    """A series drawn with the price: ``panel`` "price" (over the close, e.g. a trend
+    EMA) or "lower" (an oscillator under it, e.g. RSI, with ``levels`` as dashed lines
+    and ``bounds`` as its fixed y range)."""
+
+    label: str
+    values: np.ndarray
+    panel: str = "price"
+    levels: tuple[float, ...] = ()
+    bounds: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
 class StrategyDef:
     name: str
     title: str
@@ -60,6 +81,8 @@ class StrategyDef:
     signals: SignalFn
     constraints: tuple[str, ...] = ()
     fused: Callable[..., tuple] | None = None
+    sweep: SweepAdapter | None = None
+    indicators: Callable[[Mapping[str, Any], np.ndarray], list[IndicatorLine]] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """The default value of every parameter that has one."""
@@ -111,6 +134,12 @@ _REGISTRY: dict[str, StrategyDef] = {}
 def register(strategy: StrategyDef) -> StrategyDef:
     if strategy.name in _REGISTRY:
         raise ValueError(f"strategy {strategy.name!r} is already registered")
+    if strategy.sweep is not None:
+        taken = [s.name for s in _REGISTRY.values() if s.sweep and s.sweep.code == strategy.sweep.code]
+        if taken:
+            raise ValueError(
+                f"strategy {strategy.name!r}: sweep code {strategy.sweep.code} is {taken[0]!r}'s"
+            )
     _REGISTRY[strategy.name] = strategy
     return strategy
 

@@ -125,19 +125,16 @@ def test_a_next_open_entry_on_the_last_bar_is_ended_at_its_close():
 
 
 def test_the_kernel_refuses_a_too_small_trade_buffer():
-    from engine.enums import FILL_CLOSE, OPPOSITE_REVERSE, trade_dt
+    from engine.config import ExecutionConfig
+    from engine.enums import trade_dt
     from engine.nb import simulate_nb
 
     b = flat(*PRICES)
     sig = np.array([1, -1, 1, 0, 0, 0], dtype=np.int8)  # three entries
     equity = np.empty(6)
+    columns = (b["ts"], b["open"], b["high"], b["low"], b["close"])
+    xrec = ExecutionConfig(fill="close", fee_rate=0.0).record()
     with pytest.raises(ValueError, match="trades_out is too small"):
-        simulate_nb(
-            b["ts"], b["open"], b["high"], b["low"], b["close"], sig, FILL_CLOSE, OPPOSITE_REVERSE,
-            10000.0, 0.0, 0.0, 1.0, 1.0, np.nan, np.nan, 0.005, equity, np.empty(2, dtype=trade_dt),
-        )  # fmt: skip
-    n_trades, n_exposed = simulate_nb(
-        b["ts"], b["open"], b["high"], b["low"], b["close"], sig, FILL_CLOSE, OPPOSITE_REVERSE,
-        10000.0, 0.0, 0.0, 1.0, 1.0, np.nan, np.nan, 0.005, equity, np.empty(3, dtype=trade_dt),
-    )  # fmt: skip
+        simulate_nb(*columns, sig, xrec, equity, np.empty(2, dtype=trade_dt))
+    n_trades, n_exposed = simulate_nb(*columns, sig, xrec, equity, np.empty(3, dtype=trade_dt))
     assert (n_trades, n_exposed) == (3, 6)

@@ -325,3 +325,17 @@ def test_recursive_kernels_carry_a_nan_forward_and_windowed_ones_recover():
     rsi = nb.rsi_sma(x, 3)
     # Changes 4 and 5 are NaN; the window of bar 8 (changes 6..8) is clean again.
     assert np.isnan(rsi[4:8]).all() and rsi[8] == 100.0
+
+
+def test_indicator_into_computes_the_indicator_of_each_code():
+    close = 100.0 + np.cumsum(np.sin(np.arange(300) / 5.0))
+    out = np.empty_like(close)
+    for code, expected in (
+        (nb.RSI_WILDER, nb.rsi_wilder(close, 14)),
+        (nb.RSI_SMA, nb.rsi_sma(close, 14)),
+        (nb.EMA, nb.ema(close, 14)),
+    ):
+        nb.indicator_into(out, close, code, 14)
+        np.testing.assert_array_equal(out, expected)
+    with pytest.raises(ValueError, match="code must be"):
+        nb.indicator_into(out, close, 3, 14)

@@ -161,3 +161,47 @@ def test_jsonschema_error_messages_carry_the_schema_bounds():
     # Spec validation shows these messages verbatim; the bound must be in them.
     with pytest.raises(jsonschema.ValidationError, match="51 is greater than the maximum of 50"):
         validator("hyperrsi").validate({"rsi_period": 51})
+
+
+def _plain(name: str, **fields) -> StrategyDef:
+    return StrategyDef(
+        name=name,
+        title=name,
+        description=name,
+        params_schema={"type": "object", "properties": {}},
+        warmup=lambda params: 0,
+        signals=lambda params, *columns: np.zeros(columns[3].shape[0], dtype=np.int8),
+        **fields,
+    )
+
+
+def test_a_sweep_code_taken_by_another_strategy_is_refused():
+    from strategies.sweep import SweepAdapter
+
+    taken = get_strategy("hyperrsi").sweep.code
+    adapter = SweepAdapter(code=taken, indicator_params=(), layout=lambda columns: None)
+    with pytest.raises(ValueError, match=rf"sweep code {taken} is 'hyperrsi'"):
+        register(_plain("copycat", sweep=adapter))
+    with pytest.raises(KeyError):
+        get_strategy("copycat")
+
+
+def test_a_strategy_without_a_sweep_adapter_cannot_be_swept(monkeypatch):
+    from optimizers.adapters import get_adapter, sweepable
+    from strategies import registry
+
+    monkeypatch.setitem(registry._REGISTRY, "plain", _plain("plain"))
+    assert sweepable() == ["ema_cross", "hyperrsi"]
+    with pytest.raises(ValueError, match=r"'plain' cannot be swept \(sweepable: ema_cross, hyperrsi\)"):
+        get_adapter("plain")
+
+
+def test_the_builtins_declare_their_report_indicators():
+    close = 100.0 + np.sin(np.arange(400) / 7.0)
+    hyperrsi = get_strategy("hyperrsi").indicators
+    assert [line.label for line in hyperrsi({}, close)] == ["trend EMA 200", "RSI 14"]
+    assert [line.label for line in hyperrsi({"use_trend_filter": False}, close)] == ["RSI 14"]
+    rsi = hyperrsi({}, close)[1]
+    assert (rsi.panel, rsi.levels, rsi.bounds) == ("lower", (30.0, 70.0), (0.0, 100.0))
+    lines = get_strategy("ema_cross").indicators({"fast_period": 5}, close)
+    assert [(line.label, line.panel) for line in lines] == [("EMA 5", "price"), ("EMA 26", "price")]
