@@ -136,7 +136,7 @@ def main() -> None:
     ):
         print(f"{label:33s} import {imported * 1e3:5.0f} ms, first backtest (compile or load) {first:6.2f} s")
 
-    from engine import ExecutionConfig, run_backtest, simulate
+    from engine import ExecutionConfig, blocks_nb, run_backtest, simulate
     from engine.enums import trade_dt
     from engine.metrics_nb import metrics_from_sums_nb, metrics_nb, metrics_start
     from engine.nb import sim_setup, sim_start, simulate_nb
@@ -227,7 +227,7 @@ def main() -> None:
     params_tuple, state0, acc0 = _fused_states(sim_setup, sim_start, metrics_start, xrec, c["ts"])
 
     def fused_check():
-        fused_nb._check_block(*columns, 1, n, 60_000)
+        blocks_nb.check_block(*columns, 1, n, 60_000)
 
     def fused_signals():
         rsi_state = (0.1, 0.1, 0, 0, 0, False, False)
@@ -238,7 +238,7 @@ def main() -> None:
         )  # fmt: skip
 
     def fused_simulation():
-        fused_nb._simulate_block(
+        blocks_nb.simulate_block(
             c["ts"], c["open"], c["high"], c["low"], c["close"], 0, n, all_sig, state0, params_tuple, 0, True,
             equity, trades,
         )  # fmt: skip
@@ -247,7 +247,7 @@ def main() -> None:
 
     def fused_metrics():
         # an empty range ahead: nothing to prefetch when the stage runs alone
-        fused_nb._metrics_block(acc0, equity, c["ts"], 1, n - 1, prices, n, n)
+        blocks_nb.metrics_block(acc0, equity, c["ts"], 1, n - 1, prices, n, n)
 
     all_sig[:start] = 0
     fused_signals()
