@@ -20,7 +20,8 @@ from marketdata.parse import CandleFileError, file_read
 from marketdata.timeframes import timeframe_minutes
 from marketdata.validate import candles_validate
 from specs.errors import SpecValidationError
-from specs.validation import parse_instant, validate_text
+from specs.normalise import parse_instant
+from specs.validation import validate_text
 from strategies.registry import get_strategy
 
 

@@ -30,7 +30,8 @@ def backtest_spec_for(user, ref: str | int, version: int | None = None) -> Spec:
 
 def effective_config(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
     """Spec data with ``overrides`` merged in and re-validated; the dict a run executes."""
-    from specs.validation import normalise_backtest, validate_backtest_data
+    from specs.normalise import normalise_backtest
+    from specs.validation import validate_backtest_data
 
     if not isinstance(overrides, dict):
         raise RunConfigError("overrides must be a mapping", {"overrides": ["must be a mapping"]})

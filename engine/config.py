@@ -52,6 +52,22 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def liquidated_at_once(leverage: Any, maintenance_margin_rate: float) -> Any:
+    """The maintenance margin is not below 1 / leverage (leverage > 1): a position is then
+    liquidated as it opens. Elementwise over an array of leverages."""
+    leverage = np.asarray(leverage, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (leverage > 1.0) & (maintenance_margin_rate >= 1.0 / leverage)
+
+
+def margin_message(maintenance_margin_rate: float, leverage: float) -> str:
+    """What ``liquidated_at_once`` means, for the user."""
+    return (
+        f"execution.maintenance_margin_rate ({maintenance_margin_rate}) must be below 1 / leverage "
+        f"({1.0 / leverage}), or every position is liquidated at once"
+    )
+
+
 @dataclass(frozen=True)
 class ExecutionConfig:
     """How orders are filled and charged (DESIGN.md, "Engine semantics").
@@ -166,12 +182,9 @@ class ExecutionConfig:
         bad = np.flatnonzero(~(np.isfinite(lev) & (lev >= 1.0)))
         if bad.size:
             raise EngineInputError(f"params.leverage must be a finite number >= 1, got {_shown(lev[bad[0]])}")
-        bad = np.flatnonzero((lev > 1.0) & (mmr >= 1.0 / lev))
+        bad = np.flatnonzero(liquidated_at_once(lev, mmr))
         if bad.size:
-            raise EngineInputError(
-                f"execution.maintenance_margin_rate ({mmr}) must be below 1 / leverage "
-                f"({1.0 / lev[bad[0]]}), or every position is liquidated at once"
-            )
+            raise EngineInputError(margin_message(mmr, float(lev[bad[0]])))
         bad = np.flatnonzero(~np.isnan(sl) & ~((sl > 0.0) & (sl < 100.0)))
         if bad.size:
             raise EngineInputError(f"params.stop_loss_percent must be in (0, 100), got {_shown(sl[bad[0]])}")

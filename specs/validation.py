@@ -14,56 +14,39 @@ Framework-free: no Django; stored specs are reached only through ``lookup``.
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
-from engine.runner import TRADE_KEYS
+from engine.config import liquidated_at_once, margin_message
 from specs.errors import SpecError, SpecValidationError
+from specs.explain import describe, schema_errors
 from specs.expressions import ExpressionError, compile_expression
-from specs.kinds import sweep_rules
-from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
-from strategies.registry import StrategyDef, all_strategies, get_strategy
-
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-KIND_FILES = {
-    "Backtest": "backtest.schema.json",
-    "Sweep": "sweep.schema.json",
-    "ReportLayout": "report_layout.schema.json",
-}
-KINDS = tuple(KIND_FILES)
-# URL slug -> kind, for /api/v1/schemas/<slug>.json
-KIND_SLUGS = {"backtest": "Backtest", "sweep": "Sweep", "report_layout": "ReportLayout"}
-DEFAULT_MAX_COMBINATIONS = 100_000
-TABLE_COLUMNS = {
-    "trades": TRADE_KEYS,
-    "monthly": ("month", "return"),
-}
-# (option, section type, the one chart or table it applies to)
-SECTION_OPTION_OWNERS = (
-    ("window", "chart", "rolling_sharpe"),
-    ("log", "chart", "equity"),
-    ("drawdowns", "chart", "equity"),
-    ("benchmark", "chart", "equity"),
-    ("indicators", "chart", "price_with_trades"),
-    ("page_size", "table", "trades"),
+from specs.json_schemas import (
+    KINDS,
+    kind_schema,
+    kind_validator,
+    params_schema,
+    params_validator,
+    schema_defaults,
 )
-SECTION_KEYS = {
-    "metrics": ("title", "metrics", "group"),
-    "chart": ("title", "chart", "window", "log", "drawdowns", "benchmark", "indicators"),
-    "table": ("title", "table", "limit", "sort", "page_size"),
-    "text": ("title", "text"),
-}
+from specs.kinds import sweep_rules
+from specs.layout_rules import SECTION_OPTION_OWNERS, TABLE_COLUMNS
+from specs.normalise import (
+    format_instant,
+    normalise_backtest,
+    normalise_report_layout,
+    normalise_sweep,
+    parse_instant,
+)
+from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
+from strategies.registry import StrategyDef, get_strategy
+
+DEFAULT_MAX_COMBINATIONS = 100_000
 
 # (kind, name) -> that spec's stored data (latest version), or None
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
@@ -71,295 +54,6 @@ Lookup = Callable[[str, str], Mapping[str, Any] | None]
 
 def _no_lookup(kind: str, name: str) -> None:
     return None
-
-
-# --- schemas -------------------------------------------------------------------------
-
-
-@functools.cache
-def _file_schema(kind: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / KIND_FILES[kind]).read_text(encoding="utf-8"))
-
-
-def file_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of ``kind`` exactly as kept in ``specs/schemas/`` (a copy)."""
-    return copy.deepcopy(_file_schema(kind))
-
-
-@functools.cache
-def _validator(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(_file_schema(kind))
-
-
-def params_schema(strategy: StrategyDef) -> dict[str, Any]:
-    """The strategy's parameter schema as specs use it: unknown parameters are errors.
-
-    ``$schema``/``$id`` are dropped so that it can be embedded in another schema.
-    """
-    schema = {k: v for k, v in copy.deepcopy(strategy.params_schema).items() if k not in ("$schema", "$id")}
-    schema.setdefault("type", "object")
-    schema.setdefault("additionalProperties", False)
-    return schema
-
-
-@functools.cache
-def _params_validator(strategy_name: str) -> Draft202012Validator:
-    return Draft202012Validator(params_schema(get_strategy(strategy_name)))
-
-
-def served_schema(kind: str) -> dict[str, Any]:
-    """The schema served to editors: the file's, plus per-strategy params for Backtest.
-
-    For Backtest, ``strategy`` is limited to the registered names and an
-    ``if strategy == X then params: <X's schema>`` is added per strategy.
-    """
-    schema = file_schema(kind)
-    if kind == "Backtest":
-        strategies = all_strategies()
-        schema["properties"]["strategy"]["enum"] = [strategy.name for strategy in strategies]
-        schema["allOf"] = [
-            {
-                "if": {"properties": {"strategy": {"const": strategy.name}}, "required": ["strategy"]},
-                "then": {
-                    "properties": {
-                        "params": {
-                            **params_schema(strategy),
-                            "description": f"{strategy.title}: {strategy.description}",
-                        }
-                    }
-                },
-            }
-            for strategy in strategies
-        ]
-    return schema
-
-
-def combined_schema() -> dict[str, Any]:
-    """One schema for files that mix kinds: each document is checked by its ``kind``."""
-    defs = {}
-    for kind in KINDS:
-        schema = served_schema(kind)
-        schema.pop("$schema", None)
-        schema.pop("$id", None)
-        defs[kind] = schema
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "urn:backtest-service:specs:spec",
-        "title": "Spec (any kind)",
-        "type": "object",
-        "required": ["kind"],
-        "properties": {"kind": {"enum": list(KINDS), "description": "The kind of spec document."}},
-        "allOf": [
-            {
-                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                "then": {"$ref": f"#/$defs/{kind}"},
-            }
-            for kind in KINDS
-        ],
-        "$defs": defs,
-    }
-
-
-# --- turning jsonschema errors into spec errors ------------------------------------
-
-_TYPE_WORDS = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "object": "a mapping",
-    "array": "a list",
-    "boolean": "true or false",
-    "null": "null",
-}
-
-
-def describe(value: Any) -> str:
-    """A short description of a YAML value for messages: "the string 'x'", "a list"."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    text = str(value)
-    return f"the string {text[:60] + '...' if len(text) > 60 else text!r}"
-
-
-def _explain(error: ValidationError) -> Iterator[tuple[PathT, str, bool]]:
-    """(path, message, at the key?) for one jsonschema error; a few get a better message."""
-    path: PathT = tuple(error.absolute_path)
-    keyword = error.validator
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    instance = error.instance
-    if keyword == "required" and isinstance(instance, dict):
-        for key in error.validator_value:
-            if key not in instance:
-                yield (*path, key), f"missing required key '{key}'", False
-    elif keyword == "additionalProperties" and isinstance(instance, dict) and schema.get(keyword) is False:
-        allowed = list(schema.get("properties", {}))
-        for key in instance:
-            if key not in allowed:
-                yield (*path, key), f"unknown key '{key}' (allowed: {', '.join(allowed)})", True
-    elif keyword == "type":
-        expected = (
-            error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        )
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
-        yield path, f"expected {words}, got {describe(instance)}", False
-    elif keyword == "pattern" and "patternErrorMessage" in schema:
-        yield path, f"{schema['patternErrorMessage']}; got {describe(instance)}", False
-    elif keyword in ("oneOf", "anyOf") and "errorMessage" in schema:
-        yield path, schema["errorMessage"], False
-    elif keyword == "const":
-        yield path, f"expected {error.validator_value!r}, got {describe(instance)}", False
-    elif keyword in ("minProperties", "maxProperties") and isinstance(instance, dict):
-        bound = "at least" if keyword == "minProperties" else "at most"
-        count = error.validator_value
-        yield path, f"expected {bound} {count} key{'s' if count != 1 else ''}, got {len(instance)}", False
-    else:
-        yield path, error.message, False
-
-
-def _schema_errors(
-    document: Document, validator: Draft202012Validator, instance: Any, prefix: PathT = ()
-) -> list[SpecError]:
-    errors, seen = [], set()
-    for error in validator.iter_errors(instance):
-        for path, message, at_key in _explain(error):
-            full = (*prefix, *path)
-            if (full, message) not in seen:
-                seen.add((full, message))
-                errors.append(document.error(full, message, key=at_key))
-    return errors
-
-
-# --- dates ---------------------------------------------------------------------------
-
-
-def parse_instant(text: str) -> datetime:
-    """A market ``start``/``end``: a date (00:00 UTC) or an ISO 8601 date-time, as aware UTC.
-
-    ``ValueError`` naming the problem otherwise. A date-time without an offset is UTC.
-    """
-    text = text.strip()
-    if len(text) == 10:
-        value = datetime.strptime(text, "%Y-%m-%d")
-    else:
-        value = datetime.fromisoformat(re.sub(r"[zZ]$", "+00:00", text.replace(" ", "T", 1)))
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def format_instant(value: datetime) -> str:
-    """``2021-10-01T00:00:00Z``: the one form stored in normalised data."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-# --- normalising ---------------------------------------------------------------------
-
-
-def _normalise(schema: Mapping[str, Any], value: Any) -> Any:
-    """``value`` with schema defaults filled in and numbers made canonical.
-
-    An ``integer`` written as 14.0 becomes 14; a ``number`` written as 3 becomes 3.0, so
-    that the same meaning always hashes the same.
-    """
-    types = schema.get("type")
-    types = types if isinstance(types, list) else [types]
-    if isinstance(value, dict) and "object" in types:
-        properties = schema.get("properties", {})
-        out = {}
-        for key, sub in properties.items():
-            if key in value:
-                out[key] = _normalise(sub, value[key])
-            elif isinstance(sub, dict) and "default" in sub:
-                out[key] = _normalise(sub, copy.deepcopy(sub["default"]))
-        for key in value:
-            if key not in properties:
-                extra = schema.get("additionalProperties")
-                out[key] = _normalise(extra, value[key]) if isinstance(extra, dict) else value[key]
-        return out
-    if isinstance(value, list) and "array" in types:
-        items = schema.get("items")
-        return [_normalise(items, item) if isinstance(items, dict) else item for item in value]
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, float) and "integer" in types and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and "number" in types and "integer" not in types:
-        return float(value)
-    return value
-
-
-def normalise_backtest(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The normalised form of a valid Backtest document (see docs/specs.md)."""
-    out = _normalise(_file_schema("Backtest"), dict(data))
-    strategy = get_strategy(out["strategy"])
-    out["params"] = _normalise(params_schema(strategy), strategy.with_defaults(out.get("params") or {}))
-    market = out["market"]
-    market["start"] = format_instant(parse_instant(market["start"]))
-    market["end"] = format_instant(parse_instant(market["end"]))
-    return out
-
-
-def _normalise_report_layout(data: Mapping[str, Any]) -> dict[str, Any]:
-    out = _normalise(_file_schema("ReportLayout"), {k: v for k, v in data.items() if k != "sections"})
-    sections = []
-    for section in data["sections"]:
-        kind = section["type"]
-        item: dict[str, Any] = {"type": kind}
-        for key in SECTION_KEYS[kind]:
-            item[key] = section.get(key)
-        sections.append(item)
-    out["sections"] = sections
-    return out
-
-
-def _normalise_sweep(
-    data: Mapping[str, Any], strategy: StrategyDef, axes: Mapping[str, Any], feasible_size: int | None
-) -> dict[str, Any]:
-    """``axes``: the optimiser's axis of each swept parameter (``specs.kinds``): the values
-    stored are the ones a sweep runs."""
-    schema = _file_schema("Sweep")
-    out = _normalise(schema, {k: v for k, v in data.items() if k not in ("space", "validation")})
-    props = params_schema(strategy)["properties"]
-    space = {}
-    for param, entry in data["space"].items():
-        prop = props[param]
-        values = list(axes[param].values)
-        if "values" in entry:
-            space[param] = {"values": values}
-        else:
-            integer = prop.get("type") == "integer"
-            low, high, step = (_normalise(prop, entry[k]) for k in ("min", "max", "step"))
-            step = int(step) if integer else float(step)
-            space[param] = {"min": low, "max": high, "step": step, "values": values}
-    out["space"] = space
-    validation = data.get("validation")
-    if validation:
-        (method, settings), *_ = validation.items()
-        sub = schema["properties"]["validation"]["properties"][method]
-        out["validation"] = {"type": method, **_normalise(sub, settings)}
-    else:
-        out["validation"] = None
-    constraints = list(out["constraints"])
-    for constraint in strategy.constraints:
-        if constraint not in constraints:
-            constraints.append(constraint)
-    out["constraints"] = constraints
-    out["strategy"] = strategy.name
-    out["backtest_version"] = None  # pinned by the service when it is stored
-    out["grid_size"] = math.prod(axis.size for axis in axes.values())
-    out["feasible_size"] = feasible_size
-    return out
-
-
-# --- the checks ----------------------------------------------------------------------
 
 
 @dataclass
@@ -401,10 +95,6 @@ def _path_of(exc: Exception) -> PathT:
     return tuple(parts)
 
 
-def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: sub["default"] for key, sub in schema.get("properties", {}).items() if "default" in sub}
-
-
 def _has(data: Any, key: str) -> bool:
     return isinstance(data, dict) and bool(data.get(key))
 
@@ -441,10 +131,10 @@ class _Checker:
         if state.kind == "Backtest":
             data = normalise_backtest(state.data)
         elif state.kind == "ReportLayout":
-            data = _normalise_report_layout(state.data)
+            data = normalise_report_layout(state.data)
         else:
             assert state.strategy is not None
-            data = _normalise_sweep(state.data, state.strategy, state.axes, state.feasible_size)
+            data = normalise_sweep(state.data, state.strategy, state.axes, state.feasible_size)
         return ValidatedDocument(state.document, state.kind, data["name"], data)
 
     # --- one document ---------------------------------------------------------------
@@ -463,7 +153,7 @@ class _Checker:
             message = f"unknown kind {data['kind']!r}; expected one of {kinds}"
             self.errors.append(document.error(("kind",), message))
             return None
-        state = _State(document, data["kind"], _schema_errors(document, _validator(data["kind"]), data))
+        state = _State(document, data["kind"], schema_errors(document, kind_validator(data["kind"]), data))
         getattr(self, f"check_{state.kind.lower()}")(state)
         return state
 
@@ -478,9 +168,7 @@ class _Checker:
         params = data.get("params", {})
         params_ok = False
         if state.strategy is not None and isinstance(params, dict):
-            errors = _schema_errors(
-                state.document, _params_validator(state.strategy.name), params, ("params",)
-            )
+            errors = schema_errors(state.document, params_validator(state.strategy.name), params, ("params",))
             state.errors.extend(errors)
             params_ok = not errors
         if params_ok:
@@ -509,26 +197,22 @@ class _Checker:
         if params_ok and isinstance(execution, dict):
             assert state.strategy is not None
             leverage = state.strategy.with_defaults(params).get("leverage")
-            defaults = _defaults(_file_schema("Backtest")["properties"]["execution"])
+            defaults = schema_defaults(kind_schema("Backtest")["properties"]["execution"])
             rate = execution.get("maintenance_margin_rate", defaults["maintenance_margin_rate"])
-            if _number(leverage) and _number(rate) and leverage > 0 and rate >= 1 / leverage:
+            if _number(leverage) and _number(rate) and liquidated_at_once(leverage, rate):
                 where = (
                     ("execution", "maintenance_margin_rate")
                     if "maintenance_margin_rate" in execution
                     else ("params", "leverage")
                 )
-                state.add(
-                    where,
-                    f"maintenance_margin_rate {rate} must be below 1/leverage = {1 / leverage:g} "
-                    f"(leverage {leverage}), or every position is liquidated at once",
-                )
+                state.add(where, margin_message(rate, leverage))
 
     def check_sweep(self, state: _State) -> None:
         """The checks that need no strategy; the rest is check_sweep_reference's."""
         data = state.data
         genetic = data.get("genetic")
         if isinstance(genetic, dict):
-            defaults = _defaults(_file_schema("Sweep")["properties"]["genetic"])
+            defaults = schema_defaults(kind_schema("Sweep")["properties"]["genetic"])
             settings = {**defaults, **genetic}
             population, generations = settings["population"], settings["generations"]
             elite, tournament = settings["elite"], settings["tournament_size"]
@@ -706,12 +390,12 @@ class _Checker:
             if not isinstance(values, list) or not values:
                 return None
             for i, value in enumerate(values):
-                state.errors.extend(_schema_errors(state.document, validator, value, (*path, "values", i)))
+                state.errors.extend(schema_errors(state.document, validator, value, (*path, "values", i)))
         elif not all(_number(entry.get(key)) for key in ("min", "max", "step")) or "values" in entry:
             return None  # the schema has said what is wrong
         elif props[param].get("type") in ("integer", "number"):
             for key in ("min", "max"):
-                state.errors.extend(_schema_errors(state.document, validator, entry[key], (*path, key)))
+                state.errors.extend(schema_errors(state.document, validator, entry[key], (*path, key)))
         if len(state.errors) != before:
             return None
         rules = sweep_rules()

@@ -13,9 +13,9 @@ from backtests.services import run_enqueue
 from optimizers.models import RANKING, OptimizationRun, Trial
 from optimizers.services.overfitting import promote_warnings
 from optimizers.services.plan import SweepError
+from specs.json_schemas import file_schema
 from specs.models import Spec
 from specs.services import SpecValidationError, spec_apply
-from specs.validation import file_schema
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,10 @@ from specs.api.serializers import (
     SpecSerializer,
 )
 from specs.errors import SpecError
+from specs.json_schemas import KIND_SLUGS, combined_schema, served_schema
 from specs.models import Spec, SpecKind
 from specs.parsing import ParsedFile, parse_text
 from specs.services import SpecValidationError, spec_apply_data, spec_apply_parsed
-from specs.validation import KIND_SLUGS, combined_schema, served_schema
 
 
 class SpecListQuery(serializers.Serializer):

@@ -272,7 +272,7 @@ CASES = [
         "margin-rate-at-leverage",
         BACKTEST.replace("  entry_option: reverse\n", "  leverage: 20\n")
         + "execution: {maintenance_margin_rate: 0.05}\n",
-        [("execution.maintenance_margin_rate", 8, 38, "must be below 1/leverage = 0.05 (leverage 20)")],
+        [("execution.maintenance_margin_rate", 8, 38, "(0.05) must be below 1 / leverage (0.05)")],
     ),
     Case(
         "strategy-rule-broken",

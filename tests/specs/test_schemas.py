@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from specs.json_schemas import KIND_FILES, combined_schema, file_schema, served_schema
+from specs.normalise import normalise_backtest
 from specs.parsing import parse_text
-from specs.validation import (
-    KIND_FILES,
-    combined_schema,
-    file_schema,
-    normalise_backtest,
-    served_schema,
-    validate_backtest_data,
-    validate_text,
-)
+from specs.validation import validate_backtest_data, validate_text
 from tests.specs.conftest import BACKTEST
 
 REPO = Path(__file__).resolve().parents[2]
