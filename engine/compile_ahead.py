@@ -35,6 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 STAMP_NAME = "kernels.json"
 
@@ -149,7 +151,6 @@ def _write_stamp(data: dict[str, Any]) -> None:
 
 def sample_candles(n: int = 400) -> dict[str, Any]:
     """n one-minute candles of a seeded random walk, the columns' dtypes as loaded."""
-    import numpy as np
 
     rng = np.random.default_rng(7)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
@@ -208,8 +209,7 @@ def _warm_engine(candles: dict[str, Any]) -> None:
             {"fill": fill}, stop_loss_percent=2.0,
         )  # fmt: skip
     engine_nb.first_non_increasing_nb(candles["ts"])
-    engine_nb.first_bad_price_nb(candles["close"])
-    engine_nb.first_non_finite_nb(candles["volume"])
+    engine_nb.first_outside_nb(candles["close"], 0.0, np.inf)
 
 
 register("engine (simulation, metrics, checks)", _warm_engine)

@@ -10,21 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.enums import (
-    FILL_NAMES,
-    N_EXEC,
-    OPPOSITE_NAMES,
-    X_FEE_RATE,
-    X_FILL,
-    X_INITIAL_CAPITAL,
-    X_LEVERAGE,
-    X_MAINTENANCE_MARGIN_RATE,
-    X_OPPOSITE,
-    X_POSITION_SIZE,
-    X_SLIPPAGE_BPS,
-    X_STOP_LOSS,
-    X_TAKE_PROFIT,
-)
+from engine import enums
+from engine.enums import FILL_NAMES, N_EXEC, OPPOSITE_NAMES
 from engine.errors import EngineInputError
 from engine.stats import rf_per_bar
 
@@ -192,14 +179,14 @@ class ExecutionConfig:
         if bad.size:
             raise EngineInputError(f"params.take_profit_percent must be > 0, got {_shown(tp[bad[0]])}")
         rec = np.empty((lev.shape[0], N_EXEC), dtype=np.float64)
-        rec[:, X_FILL] = self.fill_code
-        rec[:, X_OPPOSITE] = self.opposite_code
-        rec[:, X_INITIAL_CAPITAL] = self.initial_capital
-        rec[:, X_FEE_RATE] = self.fee_rate
-        rec[:, X_SLIPPAGE_BPS] = self.slippage_bps
-        rec[:, X_POSITION_SIZE] = self.position_size
-        rec[:, X_LEVERAGE] = lev
-        rec[:, X_STOP_LOSS] = sl
-        rec[:, X_TAKE_PROFIT] = tp
-        rec[:, X_MAINTENANCE_MARGIN_RATE] = mmr
+        rec[:, enums.X_FILL] = self.fill_code
+        rec[:, enums.X_OPPOSITE] = self.opposite_code
+        rec[:, enums.X_INITIAL_CAPITAL] = self.initial_capital
+        rec[:, enums.X_FEE_RATE] = self.fee_rate
+        rec[:, enums.X_SLIPPAGE_BPS] = self.slippage_bps
+        rec[:, enums.X_POSITION_SIZE] = self.position_size
+        rec[:, enums.X_LEVERAGE] = lev
+        rec[:, enums.X_STOP_LOSS] = sl
+        rec[:, enums.X_TAKE_PROFIT] = tp
+        rec[:, enums.X_MAINTENANCE_MARGIN_RATE] = mmr
         return rec

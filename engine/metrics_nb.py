@@ -154,21 +154,8 @@ def metrics_finish(acc, ts_last):
 
 
 @njit(cache=True)
-def metrics_from_sums_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    sum_down2,
-    ss,
-    max_dd,
-    max_dd_ms,
-    equity_last,
-    ts_first,
-    ts_last,
-    n,
-    trades,
-    minutes_per_bar,
-    initial_capital,
-    n_exposed,
-    rf_per_bar,
-):
+def metrics_from_sums_nb(sum_down2, ss, max_dd, max_dd_ms, equity_last, ts_first, ts_last, n,  # noqa: PLR0917 (Numba: positional)
+                         trades, minutes_per_bar, initial_capital, n_exposed, rf_per_bar):  # fmt: skip
     """Every metric from the equity accumulators (``metrics_finish``) and the trades.
 
     n: bars (>= 2); equity_last: e_{n-1}, after the end-of-data exit; ts_first, ts_last:

@@ -403,17 +403,7 @@ def signal_sign(value):
 
 
 @njit(cache=True)
-def simulate_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    ts,
-    open_,
-    high,
-    low,
-    close,
-    signals,
-    xrec,
-    equity_out,
-    trades_out,
-):
+def simulate_nb(ts, open_, high, low, close, signals, xrec, equity_out, trades_out):  # noqa: PLR0917 # fmt: skip
     """Simulate one position (long, short or flat) over n bars, following the engine contract.
 
     Inputs (all length n, C-contiguous):
@@ -556,20 +546,12 @@ def first_non_increasing_nb(ts):
 
 
 @njit(cache=True)
-def first_bad_price_nb(x):
-    """Index of the first element that is not a finite number > 0, or -1."""
+def first_outside_nb(x, low, high):
+    """Index of the first element not strictly between ``low`` and ``high``, or -1: with
+    (0, inf) the first that is not a finite price > 0, with (-inf, inf) the first NaN or
+    infinite one (NaN is between nothing)."""
     for i in range(x.shape[0]):
         v = x[i]
-        if not (v > 0.0 and v < np.inf):
-            return i
-    return -1
-
-
-@njit(cache=True)
-def first_non_finite_nb(x):
-    """Index of the first NaN or infinite element, or -1."""
-    for i in range(x.shape[0]):
-        v = x[i]
-        if not (v > -np.inf and v < np.inf):
+        if not (v > low and v < high):
             return i
     return -1

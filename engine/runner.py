@@ -23,9 +23,8 @@ from engine.errors import EngineInputError
 from engine.metrics_nb import metrics_from_sums_nb, metrics_nb
 from engine.nb import (
     candles_ok_nb,
-    first_bad_price_nb,
-    first_non_finite_nb,
     first_non_increasing_nb,
+    first_outside_nb,
     simulate_nb,
 )
 
@@ -143,13 +142,13 @@ def _checked_values(cols: Mapping[str, np.ndarray], prefix: str) -> int:
         )
     if not prices_ok:
         for name in PRICE_FIELDS:
-            bad = first_bad_price_nb(cols[name])
+            bad = first_outside_nb(cols[name], 0.0, np.inf)
             if bad >= 0:
                 raise EngineInputError(
                     f"{prefix}{name}[{bad}] = {float(cols[name][bad])!r}: prices must be finite and > 0"
                 )
     if not volume_ok:
-        bad = first_non_finite_nb(volume)
+        bad = first_outside_nb(volume, -np.inf, np.inf)
         raise EngineInputError(f"{prefix}volume[{bad}] = {float(volume[bad])!r} is not finite")
     return _majority_step(ts, n_first)
 

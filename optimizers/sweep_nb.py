@@ -86,24 +86,8 @@ def _bar(state, params, k, o, h, lw, c, sig, pending, next_open):  # noqa: PLR09
 
 
 @njit(cache=True)
-def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    strategy,
-    ts,
-    open_,
-    high,
-    low,
-    close,
-    ind,
-    iidx,
-    fpar,
-    xrec,
-    lo,
-    hi,
-    minutes_per_bar,
-    rf_per_bar,
-    sig,
-    trades,
-):
+def combination_nb(strategy, ts, open_, high, low, close, ind, iidx, fpar, xrec, lo, hi,  # noqa: PLR0917 (Numba: positional)
+                   minutes_per_bar, rf_per_bar, sig, trades):  # fmt: skip
     """The metrics, float64[N_METRICS] (NaN = null), of one combination simulated over
     bars ``lo..hi-1`` (0 <= lo, lo + 2 <= hi <= n).
 
@@ -179,25 +163,8 @@ def combination_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
 
 
 @njit(parallel=True, cache=True)
-def sweep_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    strategy,
-    ts,
-    open_,
-    high,
-    low,
-    close,
-    ind,
-    iidx,
-    fpar,
-    xrec,
-    lo,
-    hi,
-    minutes_per_bar,
-    rf_per_bar,
-    sig_scratch,
-    trades_scratch,
-    out,
-):
+def sweep_nb(strategy, ts, open_, high, low, close, ind, iidx, fpar, xrec, lo, hi, minutes_per_bar,  # noqa: PLR0917 (Numba: positional)
+             rf_per_bar, sig_scratch, trades_scratch, out):  # fmt: skip
     """Metrics of every combination, simulated over bars ``lo..hi-1``: ``combination_nb``
     for each row of iidx int64[C, ki], fpar float64[C, kf] and xrec float64[C, N_EXEC],
     into out float64[C, N_METRICS], in a ``prange`` over the combinations.

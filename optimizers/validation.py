@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.enums import METRIC_NAMES, trade_dt
+from engine.enums import M_TOTAL_TRADES, METRIC_NAMES, trade_dt
 from engine.metrics_nb import metrics_nb
 from engine.runner import simulate
 from engine.timestamps import ms_iso
@@ -46,16 +46,7 @@ from strategies.registry import get_strategy
 MIN_WINDOW_BARS = 2
 # The equity-only metrics reported for a stitched out-of-sample curve (trade metrics
 # are summed over the windows instead: their pnl is in each window's own capital).
-STITCHED_METRICS = (
-    "total_return",
-    "annual_return",
-    "volatility",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "calmar_ratio",
-)
+STITCHED_METRICS = METRIC_NAMES[:M_TOTAL_TRADES]  # the contract lists these first
 
 
 class ValidationError(ValueError):

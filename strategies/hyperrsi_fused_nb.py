@@ -221,24 +221,9 @@ def _signals_block(  # noqa: PLR0917 (Numba kernels take positional arguments)
 
 
 @njit(cache=True)
-def hyperrsi_backtest_nb(  # noqa: PLR0917 (Numba kernels take positional arguments)
-    ts,
-    open_,
-    high,
-    low,
-    close,
-    volume,
-    rsi_period,
-    rsi_method,
-    oversold,
-    overbought,
-    entry_option,
-    use_trend_filter,
-    trend_ema_period,
-    xrec,
-    equity_out,
-    trades_out,
-):
+def hyperrsi_backtest_nb(ts, open_, high, low, close, volume, rsi_period, rsi_method, oversold,  # noqa: PLR0917 (Numba: positional)
+                         overbought, entry_option, use_trend_filter, trend_ema_period, xrec,
+                         equity_out, trades_out):  # fmt: skip
     """One HYPERRSI backtest over n >= 2 bars, checking the candles as it reads them.
 
     Candles: ts int64[n], open_/high/low/close/volume float64[n], C-contiguous (coerced
