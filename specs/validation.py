@@ -44,7 +44,7 @@ from specs.normalise import (
     parse_instant,
 )
 from specs.parsing import DEFAULT_MAX_BYTES, Document, PathT, parse_text
-from strategies.registry import StrategyDef, get_strategy
+from strategies.registry import StrategyDef, all_strategies, get_strategy
 
 DEFAULT_MAX_COMBINATIONS = 100_000
 
@@ -418,7 +418,14 @@ class _Checker:
             strategy = get_strategy(name) if isinstance(name, str) else None
         except KeyError:
             strategy = None  # the Backtest's own error says so
-        if strategy is not None:
+        if strategy is not None and strategy.sweep is None:
+            sweepable = ", ".join(s.name for s in all_strategies() if s.sweep is not None)
+            state.add(
+                ("backtest",),
+                f"Backtest '{backtest}' runs strategy '{strategy.name}', which declares no sweep adapter "
+                f"and cannot be swept (sweepable: {sweepable})",
+            )
+        elif strategy is not None:
             state.strategy = strategy
             params = data.get("params") if data is not None else None
             base = strategy.with_defaults(params if isinstance(params, dict) else {})

@@ -146,3 +146,35 @@ def test_validate_backtest_data_names_each_bad_path(change, expected):
     assert [path for path, _ in errors][: len(expected)] == [path for path, _ in expected]
     for (_, message), (_, fragment) in zip(errors, expected, strict=False):
         assert fragment in message
+
+
+def test_a_sweep_of_a_strategy_without_a_sweep_adapter_is_refused(monkeypatch):
+    import numpy as np
+
+    from specs.errors import SpecValidationError
+    from strategies import registry
+    from tests.specs.conftest import SWEEP
+
+    plain = registry.StrategyDef(
+        name="plain",
+        title="plain",
+        description="no sweep adapter",
+        params_schema={"type": "object", "properties": {"period": {"type": "integer", "default": 3}}},
+        warmup=lambda params: 0,
+        signals=lambda params, *columns: np.zeros(columns[3].shape[0], dtype=np.int8),
+    )
+    monkeypatch.setitem(registry._REGISTRY, "plain", plain)
+    backtest = BACKTEST.replace("strategy: hyperrsi", "strategy: plain").replace(
+        "  rsi_period: 14\n  entry_option: reverse\n", "  period: 3\n"
+    )
+    sweep = SWEEP.replace(
+        "  rsi_period: {min: 10, max: 20, step: 2}\n  rsi_oversold: {values: [20, 30]}\n",
+        "  period: {values: [2, 3]}\n",
+    )
+    assert validate_text(backtest)  # the strategy itself runs
+    with pytest.raises(SpecValidationError) as err:
+        validate_text(backtest + "---\n" + sweep)
+    (error,) = err.value.errors
+    assert error.path == "backtest"
+    assert "strategy 'plain', which declares no sweep adapter and cannot be swept" in error.message
+    assert "(sweepable: ema_cross, hyperrsi)" in error.message
