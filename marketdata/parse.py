@@ -56,6 +56,20 @@ class CandleLimits:
     max_rows: int = 10_000_000
     max_expansion: int = 100
 
+    def size_check(self, source, size: int, *, what: str) -> None:
+        """Refuse ``source`` (named in the message) when ``size`` bytes pass ``max_bytes``."""
+        if size > self.max_bytes:
+            raise CandleFileError(
+                f"{source}: {what} more than {self.max_bytes} bytes (CANDLE_MAX_BYTES); refused"
+            )
+
+    def rows_check(self, source, rows: int) -> None:
+        """Refuse ``source`` (named in the message) when ``rows`` pass ``max_rows``."""
+        if rows > self.max_rows:
+            raise CandleFileError(
+                f"{source}: {rows} rows, more than {self.max_rows} (CANDLE_MAX_ROWS); refused"
+            )
+
 
 # The limits a reader applies when its caller passes none.
 DEFAULT_LIMITS = CandleLimits()
@@ -113,21 +127,7 @@ class RawCandles(BarColumns):
         )
 
 
-# --- Checks and columns shared by the readers -------------------------------------
-
-
-def size_check(source, size: int, limits: CandleLimits, *, what: str) -> None:
-    if size > limits.max_bytes:
-        raise CandleFileError(
-            f"{source}: {what} more than {limits.max_bytes} bytes (CANDLE_MAX_BYTES); refused"
-        )
-
-
-def rows_check(source, rows: int, limits: CandleLimits) -> None:
-    if rows > limits.max_rows:
-        raise CandleFileError(
-            f"{source}: {rows} rows, more than {limits.max_rows} (CANDLE_MAX_ROWS); refused"
-        )
+# --- Columns: shared by the readers -----------------------------------------------
 
 
 def columns_pick(names: list[str], *, where: str) -> dict[str, str]:

@@ -25,8 +25,6 @@ from marketdata.parse import (
     RawCandles,
     columns_pick,
     raw_from_columns,
-    rows_check,
-    size_check,
 )
 
 _EXPANSION_CHECKED_FROM = 8 * 1024 * 1024
@@ -114,9 +112,9 @@ def parquet_read(path: str | Path, *, limits: CandleLimits = DEFAULT_LIMITS) -> 
     path = Path(path)
     try:
         meta = pq.read_metadata(str(path))
-        rows_check(path, meta.num_rows, limits)
+        limits.rows_check(path, meta.num_rows)
         size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        size_check(path, size, limits, what="its columns uncompress to")
+        limits.size_check(path, size, what="its columns uncompress to")
         table = pq.read_table(str(path))
     except (pa.ArrowInvalid, OSError) as exc:
         raise CandleFileError(f"{path}: cannot read as Parquet: {exc}") from None
@@ -155,7 +153,7 @@ def _decompress_bounded(path: Path, codec: str, limits: CandleLimits) -> bytearr
         with pa.CompressedInputStream(counting, codec) as stream:
             while chunk := stream.read(_READ_CHUNK):
                 out += chunk
-                size_check(path, len(out), limits, what="it decompresses to")
+                limits.size_check(path, len(out), what="it decompresses to")
                 if len(out) > _EXPANSION_CHECKED_FROM and len(out) > limits.max_expansion * max(
                     counting.consumed, 1
                 ):
@@ -175,7 +173,7 @@ def _csv_bytes_bounded(path: Path, limits: CandleLimits) -> bytearray | None:
         codec = None
     try:
         if codec is None:
-            size_check(path, path.stat().st_size, limits, what="it is")
+            limits.size_check(path, path.stat().st_size, what="it is")
             lines = 0
             with path.open("rb") as handle:
                 while chunk := handle.read(16 * _READ_CHUNK):
@@ -186,7 +184,7 @@ def _csv_bytes_bounded(path: Path, limits: CandleLimits) -> bytearray | None:
             lines = data.count(b"\n")
     except (pa.ArrowInvalid, OSError) as exc:
         raise CandleFileError(f"{path}: cannot read: {exc}") from None
-    rows_check(path, max(lines - 1, 0), limits)  # the header is not a row
+    limits.rows_check(path, max(lines - 1, 0))  # the header is not a row
     return data
 
 

@@ -21,8 +21,6 @@ from marketdata.parse import (
     RawCandles,
     columns_pick,
     raw_from_columns,
-    rows_check,
-    size_check,
 )
 from marketdata.timeframes import timeframe_parse
 
@@ -75,12 +73,12 @@ def redis_read(key: str, *, url: str, client=None, limits: CandleLimits = DEFAUL
         kind = client.type(key)
         kind = kind.decode() if isinstance(kind, bytes) else kind
         if kind == "string":
-            size_check(where, client.strlen(key), limits, what="it holds")
+            limits.size_check(where, client.strlen(key), what="it holds")
             payload = client.get(key)
         elif kind == "list":
-            rows_check(where, client.llen(key), limits)
+            limits.rows_check(where, client.llen(key))
             elements = client.lrange(key, 0, -1)
-            size_check(where, sum(len(e) for e in elements), limits, what="its elements hold")
+            limits.size_check(where, sum(len(e) for e in elements), what="its elements hold")
             payload = b"[" + b",".join(elements) + b"]"
         elif kind == "none":
             raise CandleFileError(f"{where}: the key does not exist")
@@ -101,7 +99,7 @@ def redis_read(key: str, *, url: str, client=None, limits: CandleLimits = DEFAUL
         what = "not JSON" if kind == "string" else "a list element is not JSON"
         raise CandleFileError(f"{where}: {what}: {exc}") from None
     if isinstance(items, list):
-        rows_check(where, len(items), limits)
+        limits.rows_check(where, len(items))
     return json_items_read(items, source=f"redis:{key}")
 
 

@@ -187,10 +187,17 @@ def _series_lock(symbol: str, timeframe: str) -> CandleSeries:
     return series
 
 
+def _on_conflict_update(*, stored: str, differs: str) -> str:
+    """The upsert's conflict clause: a stored bar takes the new values only where one
+    of them differs, so an identical reload writes nothing. ``stored`` names the table's
+    row, ``differs`` is the dialect's NULL-safe inequality."""
+    assign = ", ".join(f"{name} = EXCLUDED.{name}" for name in _VALUES)
+    changed = " OR ".join(f"{stored}.{name} {differs} EXCLUDED.{name}" for name in _VALUES)
+    return f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed}"
+
+
 def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     columns = ", ".join(_VALUES)
-    changed = " OR ".join(f"c.{name} IS DISTINCT FROM EXCLUDED.{name}" for name in _VALUES)
-    assign = ", ".join(f"{name} = EXCLUDED.{name}" for name in _VALUES)
     plain_sql = (
         f"INSERT INTO backtests_candle (symbol, timeframe, ts, {columns}) "
         f"SELECT %s, %s, ts, {columns} FROM {_STAGE}"
@@ -199,7 +206,7 @@ def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     upsert_sql = (
         f"WITH up AS (INSERT INTO backtests_candle AS c (symbol, timeframe, ts, {columns}) "
         f"SELECT %s, %s, ts, {columns} FROM {_STAGE} WHERE ts BETWEEN %s AND %s "
-        f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed} "
+        f"{_on_conflict_update(stored='c', differs='IS DISTINCT FROM')} "
         "RETURNING (xmax = 0) AS inserted) "
         "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
     )
@@ -252,11 +259,9 @@ def _upsert_generic(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     a minute grid, so there is never a fraction of a second."""
     table = Candle._meta.db_table
     columns = ", ".join(_VALUES)
-    changed = " OR ".join(f"{name} IS NOT excluded.{name}" for name in _VALUES)
-    assign = ", ".join(f"{name} = excluded.{name}" for name in _VALUES)
     sql = (
         f"INSERT INTO {table} (symbol, timeframe, ts, {columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed}"
+        + _on_conflict_update(stored=table, differs="IS NOT")
     )
     stamps = np.char.replace(np.datetime_as_string(ts.astype("datetime64[ms]"), unit="s"), "T", " ")
     before = Candle.objects.filter(symbol=symbol, timeframe=timeframe).count()
