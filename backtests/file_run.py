@@ -16,7 +16,8 @@ import numpy as np
 
 from engine.runner import BacktestResult, Candles, run_backtest
 from engine.timestamps import datetime_to_ms
-from marketdata.parse import CandleFileError, file_read
+from marketdata.parse import CandleFileError
+from marketdata.parse_file import file_read
 from marketdata.timeframes import timeframe_minutes
 from marketdata.validate import candles_validate
 from specs.errors import SpecValidationError

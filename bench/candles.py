@@ -60,7 +60,8 @@ def main() -> int:
     from django.db import connection
 
     from marketdata.parse import RawCandles
-    from marketdata.read import CACHE_KEY_PREFIX, candles_load
+    from marketdata.read import candles_load
+    from marketdata.read_cache import CACHE_KEY_PREFIX
     from marketdata.services import candles_delete, candles_ingest
     from marketdata.timeframes import timeframe_ms, timeframe_parse
 

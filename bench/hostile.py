@@ -29,7 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from marketdata.parse import CandleFileError, csv_read  # noqa: E402
+from marketdata.parse import CandleFileError  # noqa: E402
+from marketdata.parse_file import csv_read  # noqa: E402
 
 LINE = b"2024-01-01T00:00:00Z,100,101,99,100.5,12.5\n"
 UPLOAD = 200 * 1024 * 1024

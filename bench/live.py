@@ -77,7 +77,8 @@ def main() -> int:
     from marketdata.live import now_ms
     from marketdata.maintenance import rollups_refresh
     from marketdata.parse import RawCandles
-    from marketdata.read import CACHE_KEY_PREFIX, candles_load
+    from marketdata.read import candles_load
+    from marketdata.read_cache import CACHE_KEY_PREFIX
     from marketdata.services import candles_delete, candles_ingest
     from marketdata.sync import live_migrate, live_sync
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.bars import BarColumns
 from engine.config import ExecutionConfig
 from engine.enums import EXIT_REASON_NAMES, METRIC_NAMES, SIDE_NAMES, trade_dt
 from engine.errors import EngineInputError
@@ -53,19 +54,9 @@ TRADE_KEYS = (
 
 
 @dataclass(frozen=True)
-class Candles:
+class Candles(BarColumns):
     """Column arrays of n bars: ts int64 epoch ms (UTC, strictly increasing) and float64
     open/high/low/close/volume. Build with ``Candles.coerce`` to get them validated."""
-
-    ts: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.ts.shape[0])
 
     @classmethod
     def coerce(cls, candles: Any) -> tuple[Candles, int]:

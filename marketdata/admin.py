@@ -13,8 +13,23 @@ from django.utils.html import format_html, format_html_join
 from marketdata.models import CandleRollup, CandleSeries
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only the market-data services write (loads, syncs, rollup refreshes):
+    listed and shown, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(CandleSeries)
-class CandleSeriesAdmin(admin.ModelAdmin):
+class CandleSeriesAdmin(ReadOnlyAdmin):
+    # Coverage is derived from the candle table by every load: never edited by hand.
     list_display = (
         "symbol",
         "timeframe",
@@ -82,31 +97,12 @@ class CandleSeriesAdmin(admin.ModelAdmin):
             rows,
         )
 
-    # Coverage is derived from the candle table by every load: never edited by hand.
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(CandleRollup)
-class CandleRollupAdmin(admin.ModelAdmin):
+class CandleRollupAdmin(ReadOnlyAdmin):
     """The rollups of the Apache build, read-only: what is materialised, up to when."""
 
     list_display = ("symbol", "source_timeframe", "timeframe", "materialized_to", "refreshed_at")
     list_filter = ("timeframe", "source_timeframe")
     search_fields = ("symbol",)
     readonly_fields = list_display
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -12,10 +12,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-
-def ms_iso(ms: int) -> str:
-    """Epoch milliseconds as ISO 8601 UTC with a ``Z`` (``2021-09-27T13:45:00Z``)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from engine.timestamps import datetime_to_ms, ms_iso
 
 
 @dataclass(frozen=True)
@@ -276,4 +273,4 @@ def _iso_ms(text: str) -> int:
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return round(value.timestamp() * 1000)
+    return datetime_to_ms(value)

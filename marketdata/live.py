@@ -4,7 +4,7 @@ The live HYPERRSI system keeps its recent candles (about the last 48 hours) in R
 one key per series named by ``settings.LIVE_KEY_PATTERN``
 (``candles_with_indicators:{symbol}:{timeframe}`` by default), each holding a JSON list
 of objects with ``timestamp`` (epoch ms, the bar's open time), open, high, low, close,
-volume and indicator fields (see ``parse.redis_read``). Its newest bar is usually still
+volume and indicator fields (see ``parse_redis.redis_read``). Its newest bar is usually still
 forming: a bar is *closed* once its end (open time + one bar) is not after now, and
 only closed bars are ever stored (``sync``, ``migrate_live``) or read by a backtest.
 
@@ -25,7 +25,9 @@ from functools import lru_cache
 import numpy as np
 from django.conf import settings
 
-from marketdata.parse import CandleFileError, RawCandles, redis_read, url_redact
+from engine.bars import BAR_FIELDS, BarColumns
+from marketdata.parse import CandleFileError, RawCandles
+from marketdata.parse_redis import redis_read, url_redact
 from marketdata.timeframes import timeframe_ms, timeframe_parse
 from marketdata.validate import ValidationReport, candles_validate
 
@@ -149,7 +151,7 @@ def live_source() -> LiveSource | None:
 
 def raw_subset(raw: RawCandles, rows: np.ndarray) -> RawCandles:
     """``raw`` restricted to ``rows`` (indices or a mask), locations kept."""
-    names = ("ts", "open", "high", "low", "close", "volume", "ts_bad", "number_bad", "locations")
+    names = (*BAR_FIELDS, "ts_bad", "number_bad", "locations")
     return dataclasses.replace(raw, **{name: getattr(raw, name)[rows] for name in names})
 
 
@@ -160,7 +162,7 @@ def unclosed_mask(raw: RawCandles, timeframe: str, *, now: int | None = None) ->
 
 
 @dataclass(frozen=True, eq=False)
-class LiveBars:
+class LiveBars(BarColumns):
     """The closed, valid bars of one live key, sorted by ts (int64 ms / float64 arrays).
 
     ``report`` is the validation of the key's closed rows; ``unclosed`` counts the
@@ -168,17 +170,8 @@ class LiveBars:
     """
 
     key: str
-    ts: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
     report: ValidationReport
     unclosed: int
-
-    def __len__(self) -> int:
-        return int(self.ts.shape[0])
 
 
 def live_bars(source: LiveSource, symbol: str, timeframe: str, *, now: int | None = None) -> LiveBars:
@@ -196,11 +189,8 @@ def live_bars(source: LiveSource, symbol: str, timeframe: str, *, now: int | Non
     report = candles_validate(raw=closed, timeframe=timeframe)
     rows = np.flatnonzero(report.valid)
     rows = rows[np.argsort(closed.ts[rows], kind="stable")]
-    cols = {name: np.ascontiguousarray(getattr(closed, name)[rows]) for name in ("ts", *_VALUES)}
+    cols = {name: np.ascontiguousarray(getattr(closed, name)[rows]) for name in BAR_FIELDS}
     return LiveBars(key=key, report=report, unclosed=int(np.count_nonzero(unclosed)), **cols)
-
-
-_VALUES = ("open", "high", "low", "close", "volume")
 
 
 def live_keys(source: LiveSource, match: str | None = None) -> Iterator[str]:

@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from engine.timestamps import datetime_to_ms, ms_to_datetime
 from marketdata.models import CandleRollup, CandleSeries
 from marketdata.services import coverage_refresh
 from marketdata.timeframes import TIMEFRAME_MINUTES, timeframe_divides, timeframe_ms, timeframe_parse
 
 logger = logging.getLogger(__name__)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HYPERTABLE = "backtests_candle"
 
 
@@ -92,14 +92,18 @@ def rollup_refresh(rollup_id: int) -> int:
             return 0
         width, step = timeframe_ms(rollup.timeframe), timeframe_ms(rollup.source_timeframe)
         # The bucket holding the newest bar is materialised once that bar is its last.
-        newest_end = _dt_ms(series.last_ts) + step
+        newest_end = datetime_to_ms(series.last_ts) + step
         upto = newest_end - newest_end % width
-        first = _dt_ms(series.first_ts)
-        lo = first - first % width if rollup.materialized_to is None else _dt_ms(rollup.materialized_to)
+        first = datetime_to_ms(series.first_ts)
+        lo = (
+            first - first % width
+            if rollup.materialized_to is None
+            else datetime_to_ms(rollup.materialized_to)
+        )
         changed = 0
         if upto > lo:
             changed = _rollup_upsert(rollup, width, lo, upto)
-            rollup.materialized_to = _ms_dt(upto)
+            rollup.materialized_to = ms_to_datetime(upto)
         rollup.refreshed_at = timezone.now()
         rollup.save(update_fields=["materialized_to", "refreshed_at"])
     return changed
@@ -128,8 +132,8 @@ def _rollup_upsert(rollup: CandleRollup, width: int, lo: int, hi: int) -> int:
                 f"{width // 60_000} minutes",
                 rollup.symbol,
                 rollup.source_timeframe,
-                _ms_dt(lo),
-                _ms_dt(hi),
+                ms_to_datetime(lo),
+                ms_to_datetime(hi),
             ],
         )
         return cursor.rowcount
@@ -265,11 +269,3 @@ def candles_maintain(*, now: datetime | None = None) -> MaintenanceOutcome:
         if days > 0:
             outcome.chunks_dropped, outcome.series_refreshed = retention_apply(days=days, now=now)
     return outcome
-
-
-def _ms_dt(ms: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=int(ms))
-
-
-def _dt_ms(value: datetime) -> int:
-    return round(value.timestamp() * 1000)

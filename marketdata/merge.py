@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from marketdata.coverage import ms_iso
+from engine.bars import BAR_FIELDS, BarColumns
+from engine.timestamps import ms_iso
+from marketdata.resample import bucket_starts
 
 FROM_DB, FROM_LIVE, FROM_BOTH = 0, 1, 2
 SOURCE_NAMES = {FROM_DB: "timescaledb", FROM_LIVE: "live_redis", FROM_BOTH: "timescaledb+live_redis"}
+
+
+def bars_block(bars: BarColumns) -> np.ndarray:
+    """The block of ``bars`` (a new array)."""
+    block = np.empty((6, len(bars)), dtype=np.float64)
+    block[0].view(np.int64)[:] = bars.ts
+    for i, name in enumerate(BAR_FIELDS[1:], start=1):
+        block[i] = getattr(bars, name)
+    return block
 
 
 def merge_db_wins(db: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,11 +53,10 @@ def merge_db_wins(db: np.ndarray, live: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def bucket_origin(ts: np.ndarray, origin: np.ndarray, *, width_ms: int) -> np.ndarray:
     """The origin of each ``width_ms`` bucket of bars ``ts`` (sorted int64 ms), in the
-    order ``resample.ohlcv_resample`` returns buckets: ``FROM_BOTH`` when mixed."""
+    order ``resample.block_resample`` returns buckets: ``FROM_BOTH`` when mixed."""
     if ts.shape[0] == 0:
         return np.empty(0, dtype=np.int8)
-    bucket = ts - np.mod(ts, width_ms)
-    starts = np.concatenate(([0], np.flatnonzero(bucket[1:] != bucket[:-1]) + 1))
+    _, starts = bucket_starts(ts, width_ms=width_ms)
     low = np.minimum.reduceat(origin, starts)
     high = np.maximum.reduceat(origin, starts)
     return np.where(low == high, low, FROM_BOTH).astype(np.int8)

@@ -16,8 +16,23 @@ from django.utils import timezone
 from marketdata.timeframes import timeframe_minutes
 
 
-class Candle(models.Model):
-    """One bar. ``ts`` is the bar's open time (UTC); prices and volume are float64.
+class BarFields(models.Model):
+    """The columns of a stored bar: ``ts``, its open time (UTC), and the prices and
+    volume (float64); the tables of bars add what identifies the series."""
+
+    ts = models.DateTimeField()
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class Candle(BarFields):
+    """One bar of a (symbol, timeframe) series.
 
     Django's admin cannot register a model with a composite primary key: the admin
     lists ``CandleSeries`` instead, one row per series.
@@ -26,12 +41,6 @@ class Candle(models.Model):
     pk = models.CompositePrimaryKey("symbol", "timeframe", "ts")
     symbol = models.CharField(max_length=64)
     timeframe = models.CharField(max_length=8)
-    ts = models.DateTimeField()
-    open = models.FloatField()
-    high = models.FloatField()
-    low = models.FloatField()
-    close = models.FloatField()
-    volume = models.FloatField()
 
     class Meta:
         # the table kept its name when the model moved here from the backtests app
@@ -123,7 +132,7 @@ class CandleRollup(models.Model):
         return f"{self.symbol} {self.source_timeframe}→{self.timeframe}"
 
 
-class RollupCandle(models.Model):
+class RollupCandle(BarFields):
     """One materialised bucket of a rollup: the bar ``resample`` would build, plus
     ``bars``, the source bars it holds (the read path's edge rule needs it)."""
 
@@ -131,12 +140,6 @@ class RollupCandle(models.Model):
     symbol = models.CharField(max_length=64)
     timeframe = models.CharField(max_length=8)
     source_timeframe = models.CharField(max_length=8)
-    ts = models.DateTimeField()
-    open = models.FloatField()
-    high = models.FloatField()
-    low = models.FloatField()
-    close = models.FloatField()
-    volume = models.FloatField()
     bars = models.IntegerField()
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""Resampling OHLCV bars to a coarser timeframe, in numpy (the TimescaleDB path is in read.py).
+"""Resampling OHLCV bars to a coarser timeframe, in numpy (the TimescaleDB path: ``read_stored``).
 
 A target bar (bucket) covers ``[b, b + width)`` with ``b`` a multiple of ``width``
 milliseconds since the Unix epoch: every allowed timeframe divides a day, so buckets
@@ -19,48 +19,36 @@ from __future__ import annotations
 import numpy as np
 
 
-def ohlcv_resample(
-    *,
-    ts: np.ndarray,
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    volume: np.ndarray,
-    width_ms: int,
-) -> tuple[np.ndarray, ...]:
-    """Aggregate bars into ``width_ms`` buckets.
-
-    ``ts``: int64 epoch ms, strictly increasing, shape (n,); the others float64 (n,).
-    Returns ``(bucket_ts, open, high, low, close, volume, count)``, each of shape (m,),
-    ``bucket_ts`` int64 ms (the bucket's start), ``count`` int64 source bars per bucket.
-    Edge buckets are not dropped here; see ``edges_trim``. NaN is not expected (stored
-    candles are validated) and would propagate like numpy's reductions do.
-    """
-    ts = np.asarray(ts, dtype=np.int64)
-    if ts.shape[0] == 0:
-        empty_f = np.empty(0, dtype=np.float64)
-        return (
-            np.empty(0, dtype=np.int64),
-            empty_f,
-            empty_f,
-            empty_f,
-            empty_f,
-            empty_f,
-            np.empty(0, np.int64),
-        )
+def bucket_starts(ts: np.ndarray, *, width_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each bar's bucket (its start, int64 ms) and the index of the first bar of every
+    bucket, for bars ``ts`` (sorted int64 ms, at least one)."""
     bucket = ts - np.mod(ts, width_ms)
-    starts = np.concatenate(([0], np.flatnonzero(bucket[1:] != bucket[:-1]) + 1))
+    return bucket, np.concatenate(([0], np.flatnonzero(bucket[1:] != bucket[:-1]) + 1))
+
+
+def block_resample(block: np.ndarray, *, width_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """Aggregate the bars of a block into ``width_ms`` buckets.
+
+    ``block``: float64 (6, n), row 0 int64 epoch-ms bits (strictly increasing), rows
+    1-5 open, high, low, close, volume (see ``merge``). Returns ``(buckets, count)``:
+    the (6, m) block of the bucket bars, row 0 the bucket's start, and ``count``, int64
+    source bars per bucket. Edge buckets are not dropped here; see ``edges_trim``. NaN
+    is not expected (stored candles are validated) and would propagate like numpy's
+    reductions do.
+    """
+    ts = np.ascontiguousarray(block[0]).view(np.int64)
+    if ts.shape[0] == 0:
+        return np.empty((6, 0), dtype=np.float64), np.empty(0, np.int64)
+    bucket, starts = bucket_starts(ts, width_ms=width_ms)
     ends = np.concatenate((starts[1:], [ts.shape[0]]))
-    return (
-        bucket[starts],
-        np.asarray(open_, dtype=np.float64)[starts],
-        np.maximum.reduceat(np.asarray(high, dtype=np.float64), starts),
-        np.minimum.reduceat(np.asarray(low, dtype=np.float64), starts),
-        np.asarray(close, dtype=np.float64)[ends - 1],
-        np.add.reduceat(np.asarray(volume, dtype=np.float64), starts),
-        (ends - starts).astype(np.int64),
-    )
+    out = np.empty((6, starts.shape[0]), dtype=np.float64)
+    out[0].view(np.int64)[:] = bucket[starts]
+    out[1] = block[1][starts]
+    out[2] = np.maximum.reduceat(block[2], starts)
+    out[3] = np.minimum.reduceat(block[3], starts)
+    out[4] = block[4][ends - 1]
+    out[5] = np.add.reduceat(block[5], starts)
+    return out, (ends - starts).astype(np.int64)
 
 
 def edges_trim(count: np.ndarray, *, per_bucket: int, first: bool = True, last: bool = True) -> slice:

@@ -18,7 +18,6 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
@@ -27,16 +26,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from engine.bars import BAR_FIELDS
+from engine.timestamps import datetime_to_ms, ms_to_datetime
 from marketdata.coverage import Coverage, coverage_compute, coverage_extend
 from marketdata.models import Candle, CandleRollup, CandleSeries, RollupCandle
 from marketdata.parse import CandleLimits, RawCandles
-from marketdata.read import (
-    CACHE_KEY_PREFIX,
-    PG_EPOCH_MS,
-    copy_binary_encode,
-    copy_out,
-    orm_rows_block,
-)
+from marketdata.pgcopy import PG_EPOCH_MS, copy_binary_encode, copy_out
+from marketdata.read_cache import CACHE_KEY_PREFIX
+from marketdata.read_stored import orm_rows_block
 from marketdata.timeframes import timeframe_ms, timeframe_parse
 from marketdata.validate import ValidationReport, candles_validate
 
@@ -45,8 +42,7 @@ logger = logging.getLogger(__name__)
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 CHUNK_ROWS = 200_000
 _STAGE = "candle_stage"
-_VALUES = ("open", "high", "low", "close", "volume")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_VALUES = BAR_FIELDS[1:]  # open … volume
 
 
 class CandlesInvalid(ValueError):
@@ -191,10 +187,17 @@ def _series_lock(symbol: str, timeframe: str) -> CandleSeries:
     return series
 
 
+def _on_conflict_update(*, stored: str, differs: str) -> str:
+    """The upsert's conflict clause: a stored bar takes the new values only where one
+    of them differs, so an identical reload writes nothing. ``stored`` names the table's
+    row, ``differs`` is the dialect's NULL-safe inequality."""
+    assign = ", ".join(f"{name} = EXCLUDED.{name}" for name in _VALUES)
+    changed = " OR ".join(f"{stored}.{name} {differs} EXCLUDED.{name}" for name in _VALUES)
+    return f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed}"
+
+
 def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     columns = ", ".join(_VALUES)
-    changed = " OR ".join(f"c.{name} IS DISTINCT FROM EXCLUDED.{name}" for name in _VALUES)
-    assign = ", ".join(f"{name} = EXCLUDED.{name}" for name in _VALUES)
     plain_sql = (
         f"INSERT INTO backtests_candle (symbol, timeframe, ts, {columns}) "
         f"SELECT %s, %s, ts, {columns} FROM {_STAGE}"
@@ -203,7 +206,7 @@ def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     upsert_sql = (
         f"WITH up AS (INSERT INTO backtests_candle AS c (symbol, timeframe, ts, {columns}) "
         f"SELECT %s, %s, ts, {columns} FROM {_STAGE} WHERE ts BETWEEN %s AND %s "
-        f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed} "
+        f"{_on_conflict_update(stored='c', differs='IS DISTINCT FROM')} "
         "RETURNING (xmax = 0) AS inserted) "
         "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
     )
@@ -215,8 +218,8 @@ def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
             [symbol, timeframe],
         )
         lo, hi = cursor.fetchone()
-        lo_ms = None if lo is None else round(lo.timestamp() * 1000)
-        hi_ms = None if hi is None else round(hi.timestamp() * 1000)
+        lo_ms = None if lo is None else datetime_to_ms(lo)
+        hi_ms = None if hi is None else datetime_to_ms(hi)
         cursor.execute(
             f"CREATE TEMP TABLE {_STAGE} (ts timestamptz NOT NULL, open float8 NOT NULL, "
             "high float8 NOT NULL, low float8 NOT NULL, close float8 NOT NULL, volume float8 NOT NULL) "
@@ -236,11 +239,12 @@ def _upsert_postgres(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
                 inserted += cursor.rowcount
             elif overlap < chunk.shape[0]:
                 cursor.execute(
-                    f"{plain_sql} WHERE ts < %s OR ts > %s", [symbol, timeframe, _ms_dt(lo_ms), _ms_dt(hi_ms)]
+                    f"{plain_sql} WHERE ts < %s OR ts > %s",
+                    [symbol, timeframe, ms_to_datetime(lo_ms), ms_to_datetime(hi_ms)],
                 )
                 inserted += cursor.rowcount
             if overlap:
-                cursor.execute(upsert_sql, [symbol, timeframe, _ms_dt(lo_ms), _ms_dt(hi_ms)])
+                cursor.execute(upsert_sql, [symbol, timeframe, ms_to_datetime(lo_ms), ms_to_datetime(hi_ms)])
                 new, changed_rows = cursor.fetchone()
                 inserted += new
                 updated += changed_rows
@@ -255,11 +259,9 @@ def _upsert_generic(symbol, timeframe, ts, values, bar) -> tuple[int, int]:
     a minute grid, so there is never a fraction of a second."""
     table = Candle._meta.db_table
     columns = ", ".join(_VALUES)
-    changed = " OR ".join(f"{name} IS NOT excluded.{name}" for name in _VALUES)
-    assign = ", ".join(f"{name} = excluded.{name}" for name in _VALUES)
     sql = (
         f"INSERT INTO {table} (symbol, timeframe, ts, {columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        f"ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET {assign} WHERE {changed}"
+        + _on_conflict_update(stored=table, differs="IS NOT")
     )
     stamps = np.char.replace(np.datetime_as_string(ts.astype("datetime64[ms]"), unit="s"), "T", " ")
     before = Candle.objects.filter(symbol=symbol, timeframe=timeframe).count()
@@ -288,8 +290,8 @@ def _coverage_of(series: CandleSeries) -> Coverage:
     """The stored coverage record as a ``Coverage``."""
     return Coverage(
         rows=series.row_count,
-        first_ms=None if series.first_ts is None else _dt_ms(series.first_ts),
-        last_ms=None if series.last_ts is None else _dt_ms(series.last_ts),
+        first_ms=None if series.first_ts is None else datetime_to_ms(series.first_ts),
+        last_ms=None if series.last_ts is None else datetime_to_ms(series.last_ts),
         zero_volume=series.zero_volume_count,
         gap_count=series.gap_count,
         missing_bars=series.missing_bars,
@@ -301,7 +303,7 @@ def _rollups_invalidate(symbol: str, timeframe: str, *, from_ms: int) -> None:
     """Move the rollups of the series back to the first bucket this load wrote into."""
     for rollup in CandleRollup.objects.filter(symbol=symbol, source_timeframe=timeframe):
         width = timeframe_ms(rollup.timeframe)
-        bucket = _ms_dt(from_ms - from_ms % width)
+        bucket = ms_to_datetime(from_ms - from_ms % width)
         if rollup.materialized_to is not None and rollup.materialized_to > bucket:
             CandleRollup.objects.filter(pk=rollup.pk).update(materialized_to=bucket)
 
@@ -359,18 +361,10 @@ def _coverage_scan(series: CandleSeries, step: int) -> Coverage:
 
 
 def _coverage_store(series: CandleSeries, cov: Coverage) -> None:
-    series.first_ts = None if cov.first_ms is None else _ms_dt(cov.first_ms)
-    series.last_ts = None if cov.last_ms is None else _ms_dt(cov.last_ms)
+    series.first_ts = None if cov.first_ms is None else ms_to_datetime(cov.first_ms)
+    series.last_ts = None if cov.last_ms is None else ms_to_datetime(cov.last_ms)
     series.row_count = cov.rows
     series.gap_count = cov.gap_count
     series.missing_bars = cov.missing_bars
     series.gaps = cov.gaps
     series.zero_volume_count = cov.zero_volume
-
-
-def _ms_dt(ms: int | None) -> datetime | None:
-    return None if ms is None else _EPOCH + timedelta(milliseconds=int(ms))
-
-
-def _dt_ms(value: datetime) -> int:
-    return round(value.timestamp() * 1000)

@@ -25,6 +25,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from engine.timestamps import datetime_to_ms
 from marketdata import metrics
 from marketdata.live import (
     LiveSource,
@@ -120,7 +121,7 @@ def _series_sync(source: LiveSource, key: str, *, now: int | None) -> SeriesSync
         .values_list("last_ts", flat=True)
         .first()
     )
-    new = np.ones(len(bars), dtype=bool) if last is None else bars.ts > round(last.timestamp() * 1000)
+    new = np.ones(len(bars), dtype=bool) if last is None else bars.ts > datetime_to_ms(last)
     if new.any():
         raw = RawCandles.from_arrays(
             ts=bars.ts[new],

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.bars import ColumnArrays
 from reports.analytics.returns import MS_PER_DAY
 
 
 @dataclass(frozen=True)
-class DrawdownPeriods:
+class DrawdownPeriods(ColumnArrays):
     """One element per drawdown period, in time order.
 
     peak, valley: int64 bar indices; recovery: int64 bar index, −1 while not recovered;
@@ -32,9 +33,6 @@ class DrawdownPeriods:
     depth: np.ndarray
     days: np.ndarray
     days_to_valley: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.peak.shape[0])
 
     def worst(self, n: int) -> DrawdownPeriods:
         """The ``n`` deepest periods, deepest first (ties: the earlier first)."""

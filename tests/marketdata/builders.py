@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
-from marketdata.coverage import ms_iso
+from engine.timestamps import ms_iso
 
 HEADER = "timestamp,open,high,low,close,volume"
 T0_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z

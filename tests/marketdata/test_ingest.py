@@ -12,7 +12,8 @@ from django.core.cache import cache
 from django.core.management.base import CommandError
 
 from marketdata.models import Candle, CandleSeries
-from marketdata.parse import RawCandles, csv_read
+from marketdata.parse import RawCandles
+from marketdata.parse_file import csv_read
 from marketdata.read import candles_load
 from marketdata.services import CandlesInvalid, candles_delete, candles_ingest
 from tests.marketdata.builders import GOOD_LINES, M15, T0_MS, bar_lines, load, write_csv

@@ -20,7 +20,9 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from marketdata.models import CandleSeries
-from marketdata.parse import CandleFileError, CandleLimits, csv_read, file_read, redis_read
+from marketdata.parse import CandleFileError, CandleLimits
+from marketdata.parse_file import csv_read, file_read
+from marketdata.parse_redis import redis_read
 from tests.conftest import REPO
 from tests.marketdata.builders import GOOD_LINES, HEADER, load, write_csv
 
@@ -61,7 +63,8 @@ def test_a_gzip_bomb_costs_a_process_little_memory(tmp_path):
     bomb = gzip_bomb(tmp_path / "bomb.csv.gz")
     code = (
         "import resource, sys\n"
-        "from marketdata.parse import CandleFileError, csv_read\n"
+        "from marketdata.parse import CandleFileError\n"
+        "from marketdata.parse_file import csv_read\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n    csv_read(sys.argv[1])\nexcept CandleFileError:\n    pass\n"
         "else:\n    sys.exit('not refused')\n"

@@ -9,8 +9,8 @@ from backtests import services
 from backtests.file_run import candles_from_file
 from backtests.models import BacktestRun, Trade
 from engine.runner import run_backtest
+from engine.timestamps import ms_iso
 from jobs.models import JobStatus
-from marketdata.coverage import ms_iso
 from marketdata.models import Candle
 from marketdata.read import candles_load
 from strategies.registry import get_strategy

@@ -9,14 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from marketdata.parse import (
-    CandleFileError,
-    csv_read,
-    file_read,
-    json_items_read,
-    redis_key_parse,
-    url_redact,
-)
+from marketdata.parse import CandleFileError
+from marketdata.parse_file import csv_read, file_read
+from marketdata.parse_redis import json_items_read, redis_key_parse, url_redact
 from marketdata.timeframes import timeframe_ms, timeframe_parse
 from tests.marketdata.builders import GOOD_LINES, HEADER, M15, T0_MS, write_csv
 

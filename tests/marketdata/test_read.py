@@ -10,11 +10,13 @@ import redis
 from django.core.cache import cache
 from django.db import DataError, connection, transaction
 
-from marketdata import read
+from marketdata import pgcopy, read_cache
 from marketdata.models import Candle, CandleSeries
 from marketdata.parse import RawCandles
-from marketdata.read import Candles, NoCandles, cache_key, candles_load, copy_out
-from marketdata.resample import edges_trim, ohlcv_resample
+from marketdata.pgcopy import copy_out
+from marketdata.read import Candles, NoCandles, candles_load
+from marketdata.read_cache import cache_key
+from marketdata.resample import block_resample, edges_trim
 from marketdata.services import candles_ingest
 from tests.marketdata.builders import M15, T0_MS, load
 
@@ -128,9 +130,9 @@ def test_a_cache_outage_falls_back_to_the_database(monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise redis.ConnectionError("redis is down")
 
-    monkeypatch.setattr(read, "_redis_client", broken)
+    monkeypatch.setattr(read_cache, "_redis_client", broken)
     assert candles_load("OUTAGE", "15m").ts.tolist() == [T0_MS]
-    messages = [r.getMessage() for r in caplog.records if r.name == "marketdata.read"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "marketdata.read_cache"]
     assert [m.split(" for ")[0] for m in messages] == [
         "candle cache read failed",
         "candle cache write failed",
@@ -138,7 +140,7 @@ def test_a_cache_outage_falls_back_to_the_database(monkeypatch, caplog):
 
 
 def test_a_missing_chunk_is_a_cache_miss(monkeypatch):
-    monkeypatch.setattr(read, "CACHE_CHUNK_BYTES", 64)
+    monkeypatch.setattr(read_cache, "CACHE_CHUNK_BYTES", 64)
     bars = [(T0_MS + i * M15, 1.0, 20.0, 0.5, 1.0 + i, 1.0) for i in range(10)]  # 480 bytes: 8 chunks
     _store("CHUNKS", "15m", bars)
     first = candles_load("CHUNKS", "15m")
@@ -148,7 +150,7 @@ def test_a_missing_chunk_is_a_cache_miss(monkeypatch):
     assert client.exists(*[f"{name}:{i}" for i in range(8)]) == 8
     assert _bars(candles_load("CHUNKS", "15m")) == _bars(first) == bars
     client.delete(f"{name}:5")
-    assert read._cache_get(key) is None
+    assert read_cache.cache_get(key) is None
     assert _bars(candles_load("CHUNKS", "15m")) == bars  # read again from the database
     assert client.exists(f"{name}:5") == 1  # and cached again
 
@@ -241,20 +243,12 @@ def test_resampling_in_numpy_matches_the_hand_computed_bars_and_timescaledb(monk
 
 
 def test_the_numpy_kernel_against_the_hand_computed_bars():
-    cols = [np.array(c) for c in zip(*SOURCE, strict=True)]
-    out = ohlcv_resample(
-        ts=cols[0].astype(np.int64),
-        open_=cols[1],
-        high=cols[2],
-        low=cols[3],
-        close=cols[4],
-        volume=cols[5],
-        width_ms=H,
-    )
-    count = out[6]
+    block = np.array(list(zip(*SOURCE, strict=True)), dtype=np.float64)
+    block[0].view(np.int64)[:] = [row[0] for row in SOURCE]
+    out, count = block_resample(block, width_ms=H)
     assert count.tolist() == [3, 4, 2, 4, 1]
     keep = edges_trim(count, per_bucket=4)
-    bars = list(zip(*(o[keep].tolist() for o in out[:6]), strict=True))
+    bars = list(zip(out[0].view(np.int64)[keep].tolist(), *(o[keep].tolist() for o in out[1:]), strict=True))
     assert bars == HOURLY
 
 
@@ -289,7 +283,7 @@ def test_copy_out_decodes_timestamps_and_floats():
         [],
         ["i8", "f8"],
     )
-    assert (rec["f0"] // 1000 + read.PG_EPOCH_MS).tolist() == [read.PG_EPOCH_MS + 1, T0_MS]
+    assert (rec["f0"] // 1000 + pgcopy.PG_EPOCH_MS).tolist() == [pgcopy.PG_EPOCH_MS + 1, T0_MS]
     assert rec["f1"].tolist() == [-1.5, 2.25]
 
 
@@ -301,11 +295,11 @@ def test_copy_out_reads_an_empty_result():
 def test_copy_out_refuses_null_fields():
     with pytest.raises(ValueError, match="is not whole rows of 14 bytes"):
         copy_out("SELECT NULL::float8 FROM generate_series(1, 3)", [], ["f8"])
-    stream = bytearray(read.copy_binary_encode([np.array([1, 2]), np.array([0.5, 1.5])], ["i8", "f8"]))
-    assert read.copy_binary_decode(bytes(stream), ["i8", "f8"])["f1"].tolist() == [0.5, 1.5]
+    stream = bytearray(pgcopy.copy_binary_encode([np.array([1, 2]), np.array([0.5, 1.5])], ["i8", "f8"]))
+    assert pgcopy.copy_binary_decode(bytes(stream), ["i8", "f8"])["f1"].tolist() == [0.5, 1.5]
     stream[19 + 2 + 12 : 19 + 2 + 12 + 4] = (-1).to_bytes(4, "big", signed=True)  # row 0, field 1: NULL
     with pytest.raises(ValueError, match="not 2 non-NULL 8-byte fields"):
-        read.copy_binary_decode(bytes(stream), ["i8", "f8"])
+        pgcopy.copy_binary_decode(bytes(stream), ["i8", "f8"])
 
 
 def test_copy_out_raises_a_server_error_and_leaves_the_connection_usable():

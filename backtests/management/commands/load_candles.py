@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from inputs.text import printable
-from marketdata.parse import CandleFileError, file_read, redis_key_parse, redis_read, url_redact
+from marketdata.parse import CandleFileError
+from marketdata.parse_file import file_read
+from marketdata.parse_redis import redis_key_parse, redis_read, url_redact
 from marketdata.services import CandlesInvalid, IngestResult, candle_limits, candles_ingest
 
 GAPS_SHOWN = 5
