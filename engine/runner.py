@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from engine.bars import BarColumns
+from engine.bars import BAR_FIELDS, BarColumns
 from engine.config import ExecutionConfig
 from engine.enums import EXIT_REASON_NAMES, METRIC_NAMES, SIDE_NAMES, trade_dt
 from engine.errors import EngineInputError
@@ -29,7 +29,7 @@ from engine.nb import (
     simulate_nb,
 )
 
-CANDLE_FIELDS = ("ts", "open", "high", "low", "close", "volume")
+CANDLE_FIELDS = BAR_FIELDS
 
 # The first value a fused kernel returns (see ``strategies.registry``): done, or its
 # trade buffer filled up; a bar index >= 0 is the first bad candle.
