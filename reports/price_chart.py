@@ -9,27 +9,10 @@ import numpy as np
 
 from reports import charts
 from reports.analytics.trades import TradeArrays
-from reports.charts import (
-    COLOR_GAIN,
-    COLOR_LIQ,
-    COLOR_LOSS,
-    COLOR_MUTED,
-    COLOR_OVERLAYS,
-    COLOR_STOP,
-    COLOR_TAKE,
-    Indicator,
-    NothingToDraw,
-    Size,
-    check_same_length,
-    drawn_indices,
-    finite_range,
-    series_for_drawing,
-    time_chart,
-)
 from reports.svg_axes import nice_ticks
 
 # Default sizes (the run report passes its own: ``chart_sections.CHART_SIZES``).
-PRICE_SIZE = Size(1000, 440)
+PRICE_SIZE = charts.Size(1000, 440)
 
 
 # Beyond this many trades the price chart keeps the markers of the largest |return|:
@@ -59,10 +42,10 @@ def price_with_trades_svg(
     close: np.ndarray,
     trades: TradeArrays,
     *,
-    size: Size = PRICE_SIZE,
+    size: charts.Size = PRICE_SIZE,
     currency: str = "",
     symbol: str = "",
-    indicators: Sequence[Indicator] = (),
+    indicators: Sequence[charts.Indicator] = (),
 ) -> str:
     """Close price with the strategy's indicators, entries (▲ long, ▼ short), exits
     (○ signal/end, ✕ stop, ★ take profit, ✕ purple liquidation) and a line from each
@@ -71,33 +54,33 @@ def price_with_trades_svg(
     share of them is marked (``markers_to_keep``), and the chart says so."""
     ts = np.asarray(ts, dtype=np.int64)
     close = np.asarray(close, dtype=np.float64)
-    check_same_length(ts, close)
+    charts.check_same_length(ts, close)
     if ts.shape[0] == 0:
-        raise NothingToDraw("No candles to draw.")
+        raise charts.NothingToDraw("No candles to draw.")
     total = len(trades)
     shown = (
         trades if total <= MAX_TRADE_MARKERS else trades.subset(markers_to_keep(trades, MAX_TRADE_MARKERS))
     )
     lower = [ind for ind in indicators if ind.panel == "lower"]
-    chart, panels = time_chart(ts, size, (3.0, 1.0) if lower else (1.0,))
+    chart, panels = charts.time_chart(ts, size, (3.0, 1.0) if lower else (1.0,))
     price = panels[0]
-    idx = drawn_indices(close, size.buckets)
+    idx = charts.drawn_indices(close, size.buckets)
     overlays = [
         (ind, np.asarray(ind.values, dtype=np.float64)[idx]) for ind in indicators if ind.panel == "price"
     ]
-    lo, hi = finite_range(close[idx], *(v for _, v in overlays))
+    lo, hi = charts.finite_range(close[idx], *(v for _, v in overlays))
     price.set_y(lo, hi)
     x = ts[idx]
     price.line(x, close[idx], "#4b5563", 1.0)
     chart.legend(f"{symbol} close" if symbol else "close", "#4b5563")
-    for color, (ind, values) in zip(COLOR_OVERLAYS, overlays, strict=False):
+    for color, (ind, values) in zip(charts.COLOR_OVERLAYS, overlays, strict=False):
         price.line(x, values, color, 1.3)
         chart.legend(ind.label, color)
     side = np.asarray(shown.side)
     reason = np.asarray(shown.exit_reason).astype(str)
     won = np.asarray(shown.trade_return) > 0
     if 0 < len(shown) <= MAX_TRADE_SEGMENTS:
-        for mask, color in ((won, COLOR_GAIN), (~won, COLOR_LOSS)):
+        for mask, color in ((won, charts.COLOR_GAIN), (~won, charts.COLOR_LOSS)):
             price.segments(
                 (shown.entry_time[mask], shown.entry_price[mask]),
                 (shown.exit_time[mask], shown.exit_price[mask]),
@@ -108,12 +91,19 @@ def price_with_trades_svg(
     small = len(shown) > 200
     s = 3.0 if small else 4.5
     marks = (
-        (side > 0, shown.entry_time, shown.entry_price, "up", COLOR_GAIN, "long entry"),
-        (side < 0, shown.entry_time, shown.entry_price, "down", COLOR_LOSS, "short entry"),
+        (side > 0, shown.entry_time, shown.entry_price, "up", charts.COLOR_GAIN, "long entry"),
+        (side < 0, shown.entry_time, shown.entry_price, "down", charts.COLOR_LOSS, "short entry"),
         (np.isin(reason, ("signal", "end")), shown.exit_time, shown.exit_price, "hollow", "#111827", "exit"),
-        (reason == "stop", shown.exit_time, shown.exit_price, "x", COLOR_STOP, "stop exit"),
-        (reason == "take_profit", shown.exit_time, shown.exit_price, "star", COLOR_TAKE, "take profit"),
-        (reason == "liquidation", shown.exit_time, shown.exit_price, "x", COLOR_LIQ, "liquidation"),
+        (reason == "stop", shown.exit_time, shown.exit_price, "x", charts.COLOR_STOP, "stop exit"),
+        (
+            reason == "take_profit",
+            shown.exit_time,
+            shown.exit_price,
+            "star",
+            charts.COLOR_TAKE,
+            "take profit",
+        ),
+        (reason == "liquidation", shown.exit_time, shown.exit_price, "x", charts.COLOR_LIQ, "liquidation"),
     )
     for mask, xs, ys, shape, color, label in marks:
         if mask.any():
@@ -129,14 +119,14 @@ def price_with_trades_svg(
     price.auto_y_axis("amount", f"price ({currency})" if currency else "price")
     for ind, panel in zip(lower, panels[1:], strict=False):
         values = np.asarray(ind.values, dtype=np.float64)
-        dts, dv = series_for_drawing(ts, values, size.buckets)
+        dts, dv = charts.series_for_drawing(ts, values, size.buckets)
         if ind.bounds:
             panel.set_y(*ind.bounds, pad=0.0)
         else:
-            panel.set_y(*finite_range(dv))
+            panel.set_y(*charts.finite_range(dv))
         for level in ind.levels:
-            panel.hline(level, COLOR_MUTED, 1.0, "4,3")
-        panel.line(dts, dv, COLOR_OVERLAYS[1], 1.1)
+            panel.hline(level, charts.COLOR_MUTED, 1.0, "4,3")
+        panel.line(dts, dv, charts.COLOR_OVERLAYS[1], 1.1)
         ticks = np.array(ind.levels) if ind.levels else nice_ticks(panel.lo, panel.hi, 3)
         panel.y_axis(ticks, lambda v: f"{v:g}", ind.label)
     chart.time_axis()

@@ -12,22 +12,13 @@ import numpy as np
 from reports import charts
 from reports.analytics.distribution import histogram_edges
 from reports.analytics.returns import period_returns
-from reports.charts import (
-    COLOR_GAIN,
-    COLOR_LIQ,
-    COLOR_LOSS,
-    COLOR_STOP,
-    NothingToDraw,
-    Size,
-    check_same_length,
-)
 from reports.svg import LEFT, RIGHT, TICK_TEXT, _f
 from reports.svg_axes import MONTH_ABBR, nice_ticks, pct_format
 from reports.svg_chart import Chart
 
 # Default sizes (the run report passes its own: ``chart_sections.CHART_SIZES``).
-MONTHLY_SIZE = Size(1000, 0)
-HISTOGRAM_SIZE = Size(1000, 260)
+MONTHLY_SIZE = charts.Size(1000, 0)
+HISTOGRAM_SIZE = charts.Size(1000, 260)
 
 
 @dataclass(frozen=True)
@@ -46,7 +37,7 @@ def monthly_returns(ts: np.ndarray, equity: np.ndarray, initial: float | None = 
     compound to the total return; a month starting with equity ≤ 0 returns 0)."""
     ts = np.asarray(ts, dtype=np.int64)
     equity = np.asarray(equity, dtype=np.float64)
-    check_same_length(ts, equity)
+    charts.check_same_length(ts, equity)
     if ts.shape[0] == 0:
         empty = np.empty(0)
         return MonthlyReturns(np.empty(0, dtype=np.int64), np.empty((0, 12)), empty)
@@ -69,12 +60,12 @@ def _diverging(values: np.ndarray, bound: float) -> list[str]:
     return [mpl.colors.to_hex(c) for c in rgba]
 
 
-def monthly_returns_svg(monthly: MonthlyReturns, *, size: Size = MONTHLY_SIZE) -> str:
+def monthly_returns_svg(monthly: MonthlyReturns, *, size: charts.Size = MONTHLY_SIZE) -> str:
     """Monthly returns as coloured cells, each labelled in percent: years × months, or,
     for a run spanning less than a year, one row of just its months (no empty months)."""
     years, grid = monthly.years, monthly.returns
     if years.shape[0] == 0:
-        raise NothingToDraw("The run has no equity curve.")
+        raise charts.NothingToDraw("The run has no equity curve.")
     filled = np.argwhere(np.isfinite(grid))
     first, last = filled[0], filled[-1]
     span = (last[0] - first[0]) * 12 + last[1] - first[1] + 1
@@ -144,7 +135,7 @@ def monthly_returns_svg(monthly: MonthlyReturns, *, size: Size = MONTHLY_SIZE) -
 def histogram_svg(
     values: np.ndarray,
     *,
-    size: Size = HISTOGRAM_SIZE,
+    size: charts.Size = HISTOGRAM_SIZE,
     x_label: str,
     y_label: str,
     lose_label: str,
@@ -164,11 +155,11 @@ def histogram_svg(
     panel.set_y(0.0, float(counts.max()), pad=0.05)
     panel.lo = 0.0
     gain = edges[:-1] >= 0
-    panel.bars(edges[:-1][~gain], edges[1:][~gain], counts[~gain], COLOR_LOSS)
-    panel.bars(edges[:-1][gain], edges[1:][gain], counts[gain], COLOR_GAIN)
+    panel.bars(edges[:-1][~gain], edges[1:][~gain], counts[~gain], charts.COLOR_LOSS)
+    panel.bars(edges[:-1][gain], edges[1:][gain], counts[gain], charts.COLOR_GAIN)
     losses, wins = int((values <= 0).sum()), int((values > 0).sum())
-    chart.legend(f"{lose_label} ({losses:,})", COLOR_LOSS, "area")
-    chart.legend(f"{win_label} ({wins:,})", COLOR_GAIN, "area")
+    chart.legend(f"{lose_label} ({losses:,})", charts.COLOR_LOSS, "area")
+    chart.legend(f"{win_label} ({wins:,})", charts.COLOR_GAIN, "area")
     for x, label, color in lines:
         px = float(chart.px([x])[0])
         panel.parts.append(
@@ -184,12 +175,12 @@ def histogram_svg(
     return charts.finish(chart, x_label)
 
 
-def trade_returns_svg(returns: np.ndarray, *, size: Size = HISTOGRAM_SIZE) -> str:
+def trade_returns_svg(returns: np.ndarray, *, size: charts.Size = HISTOGRAM_SIZE) -> str:
     """Histogram of trade returns (pnl / margin), losses red and wins green, mean marked."""
     returns = np.asarray(returns, dtype=np.float64)
     returns = returns[np.isfinite(returns)]
     if returns.shape[0] == 0:
-        raise NothingToDraw("No trades: there are no trade returns to plot.")
+        raise charts.NothingToDraw("No trades: there are no trade returns to plot.")
     mean = float(returns.mean())
     return histogram_svg(
         returns,
@@ -203,17 +194,19 @@ def trade_returns_svg(returns: np.ndarray, *, size: Size = HISTOGRAM_SIZE) -> st
 
 
 def return_distribution_svg(
-    daily: np.ndarray, *, var: float | None, cvar: float | None, size: Size = HISTOGRAM_SIZE
+    daily: np.ndarray, *, var: float | None, cvar: float | None, size: charts.Size = HISTOGRAM_SIZE
 ) -> str:
     """Histogram of daily returns with the 95% VaR and CVaR marked."""
     daily = np.asarray(daily, dtype=np.float64)
     if daily.shape[0] < 2:
-        raise NothingToDraw("The run spans fewer than two days: there is no daily distribution to plot.")
+        raise charts.NothingToDraw(
+            "The run spans fewer than two days: there is no daily distribution to plot."
+        )
     lines = []
     if var is not None:
-        lines.append((var, f"VaR 95% {var * 100:+.2f}%", COLOR_STOP))
+        lines.append((var, f"VaR 95% {var * 100:+.2f}%", charts.COLOR_STOP))
     if cvar is not None:
-        lines.append((cvar, f"CVaR 95% {cvar * 100:+.2f}%", COLOR_LIQ))
+        lines.append((cvar, f"CVaR 95% {cvar * 100:+.2f}%", charts.COLOR_LIQ))
     return histogram_svg(
         daily,
         size=size,
