@@ -141,8 +141,6 @@ def timestamp(value) -> str:
 
 # --- the metric catalogue --------------------------------------------------------
 
-# --- the metric catalogue --------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class MetricInfo:

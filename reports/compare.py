@@ -7,16 +7,14 @@ from typing import Any
 
 from django.core.cache import cache
 
-from reports import charts
 from reports.analytics.summary import ANALYTICS_METRICS
-from reports.charts import Curve, NothingToDraw, Size
+from reports.charts import CHART_CACHE_VERSION, NothingToDraw
+from reports.equity_charts import COMPARE_SIZE, Curve, compare_equity_svg
 from reports.format import GROUP_TITLES, GROUPS, METRICS, metric_tone, metric_value, overrides_text
 from reports.run_data import RunData, chart_cache_seconds, run_analytics
-from reports.sections import CHART_CACHE_VERSION
 
 MIN_COMPARE = 2
 MAX_COMPARE = 6
-COMPARE_SIZE = Size(1000, 340)
 
 
 class CompareError(ValueError):
@@ -143,7 +141,7 @@ def compare_chart(runs: Sequence) -> tuple[str, list[str]]:
             curves.append(Curve(run_label(run), ts, equity, data.initial_capital))
         try:
             entry = {
-                "svg": charts.compare_equity_svg(curves, size=COMPARE_SIZE),
+                "svg": compare_equity_svg(curves, size=COMPARE_SIZE),
                 "notes": missing,
             }
         except NothingToDraw as exc:

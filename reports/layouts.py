@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.analytics.summary import ANALYTICS_METRICS
+from reports.analytics.summary import ANALYTICS_GROUPS
 
 REPORT_LAYOUT_KIND = "ReportLayout"  # specs.models.SpecKind.REPORT_LAYOUT
 
@@ -28,32 +28,6 @@ CHART_TYPES = (
     "return_distribution",
 )
 TABLE_TYPES = ("trades", "monthly", "drawdowns", "yearly", "trade_breakdown")
-
-ALL_METRICS = [
-    "total_return",
-    "annual_return",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "volatility",
-    "max_drawdown",
-    "max_drawdown_duration",
-    "exposure",
-    "total_trades",
-    "win_rate",
-    "profit_factor",
-    "avg_trade_return",
-    "expectancy",
-    "avg_win",
-    "avg_loss",
-    "largest_win",
-    "largest_loss",
-    "avg_bars_held",
-    "total_fees",
-]
-
-# Every metric a metrics section may show: the contract's, then the report analytics.
-REPORT_METRICS = [*ALL_METRICS, *ANALYTICS_METRICS]
 
 # The built-in tear sheet: headline figures, the equity story (curve, drawdowns, the
 # market), the trades on the price, calendar and distribution views, trade breakdowns
@@ -96,24 +70,14 @@ DEFAULT_LAYOUT: dict[str, Any] = {
             "type": "metrics",
             "title": "Market, calendar and distribution",
             "metrics": [
-                "benchmark_return",
-                "excess_return",
-                "alpha",
-                "beta",
-                "correlation",
-                "information_ratio",
+                *ANALYTICS_GROUPS["benchmark"],
                 "best_day",
                 "worst_day",
                 "best_month",
                 "worst_month",
                 "winning_months",
                 "winning_days",
-                "skew",
-                "kurtosis",
-                "var_95",
-                "cvar_95",
-                "tail_ratio",
-                "daily_volatility",
+                *ANALYTICS_GROUPS["distribution"],
             ],
         },
         {"type": "chart", "chart": "price_with_trades"},

@@ -16,11 +16,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from reports.charts import CHART_CACHE_VERSION
 from reports.compare import compare_context
 from reports.format import overrides_text
 from reports.layouts import resolve_layout
 from reports.run_data import ANALYTICS_VERSION, RunData, chart_cache_seconds
-from reports.sections import CHART_CACHE_VERSION, PageRequest, build_sections
+from reports.section_base import PageRequest
+from reports.sections import build_sections
 
 CSS_PATH = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
 

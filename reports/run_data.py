@@ -7,6 +7,7 @@ A succeeded run's results never change, so its analytics live in the Django cach
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from typing import Any
 
@@ -14,9 +15,10 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from engine.timestamps import datetime_to_ms
 from reports.analytics.summary import summarise
 from reports.analytics.trades import TradeArrays
-from reports.charts import NothingToDraw, TradeMarks
+from reports.charts import NothingToDraw
 
 ANALYTICS_VERSION = 1
 
@@ -36,7 +38,7 @@ def quote_currency(symbol: str) -> str:
 
 
 def _epoch_ms(values) -> np.ndarray:
-    return np.array([round(v.timestamp() * 1000) for v in values], dtype=np.int64)
+    return np.array([datetime_to_ms(v) for v in values], dtype=np.int64)
 
 
 def analytics_cache_key(run) -> str:
@@ -64,57 +66,23 @@ class RunData:
         return row.ts(), row.values()
 
     @cached_property
-    def _trade_columns(self) -> dict[str, np.ndarray]:
-        fields = (
-            "side",
-            "entry_time",
-            "exit_time",
-            "entry_price",
-            "exit_price",
-            "exit_reason",
-            "trade_return",
-            "pnl",
-            "bars_held",
-        )
+    def trades(self) -> TradeArrays:
+        """The run's trades as columns, in exit order."""
+        fields = [field.name for field in dataclasses.fields(TradeArrays)]
         rows = list(self.run.trades.order_by("seq").values_list(*fields))
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in fields]
-        data = dict(zip(fields, columns, strict=True))
-        return {
-            "side": np.array([1 if s == "long" else -1 for s in data["side"]], dtype=np.int8),
-            "entry_time": _epoch_ms(data["entry_time"]),
-            "exit_time": _epoch_ms(data["exit_time"]),
-            "entry_price": np.array(data["entry_price"], dtype=np.float64),
-            "exit_price": np.array(data["exit_price"], dtype=np.float64),
-            "exit_reason": np.array(data["exit_reason"], dtype=object),
-            "trade_return": np.array(data["trade_return"], dtype=np.float64),
-            "pnl": np.array(data["pnl"], dtype=np.float64),
-            "bars_held": np.array(data["bars_held"], dtype=np.int64),
-        }
-
-    @property
-    def trades(self) -> TradeMarks:
-        c = self._trade_columns
-        return TradeMarks(
-            entry_time=c["entry_time"],
-            exit_time=c["exit_time"],
-            entry_price=c["entry_price"],
-            exit_price=c["exit_price"],
-            side=c["side"],
-            exit_reason=c["exit_reason"],
-            trade_return=c["trade_return"],
+        columns = (
+            dict(zip(fields, zip(*rows, strict=True), strict=True)) if rows else dict.fromkeys(fields, ())
         )
-
-    @property
-    def trade_arrays(self) -> TradeArrays:
-        c = self._trade_columns
         return TradeArrays(
-            side=c["side"],
-            pnl=c["pnl"],
-            ret=c["trade_return"],
-            bars_held=c["bars_held"],
-            exit_reason=c["exit_reason"],
-            entry_time=c["entry_time"],
-            exit_time=c["exit_time"],
+            side=np.array([1 if s == "long" else -1 for s in columns["side"]], dtype=np.int8),
+            entry_time=_epoch_ms(columns["entry_time"]),
+            exit_time=_epoch_ms(columns["exit_time"]),
+            entry_price=np.array(columns["entry_price"], dtype=np.float64),
+            exit_price=np.array(columns["exit_price"], dtype=np.float64),
+            exit_reason=np.array(columns["exit_reason"], dtype=object),
+            trade_return=np.array(columns["trade_return"], dtype=np.float64),
+            pnl=np.array(columns["pnl"], dtype=np.float64),
+            bars_held=np.array(columns["bars_held"], dtype=np.int64),
         )
 
     @cached_property
@@ -168,7 +136,7 @@ class RunData:
         if found is not None:
             return found
         ts, equity = self.equity
-        result = summarise(ts, equity, self.initial_capital, self.trade_arrays, self.market)
+        result = summarise(ts, equity, self.initial_capital, self.trades, self.market)
         if result["benchmark"]:
             cache.set(key, result, timeout=chart_cache_seconds())
         return result

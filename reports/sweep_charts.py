@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import matplotlib as mpl
 import numpy as np
 
-from reports import svg
 from reports.charts import COLOR_GAIN, COLOR_LINE, COLOR_MUTED, NothingToDraw, finish
 from reports.format import metric_label, metric_value
+from reports.svg import _f
+from reports.svg_axes import nice_ticks
+from reports.svg_chart import Chart
 
 __all__ = ["NothingToDraw", "cell_edges", "generations_svg", "heatmap_svg", "in_out_sample_svg"]
 
@@ -49,7 +51,7 @@ def _viridis(values: np.ndarray, lo: float, hi: float) -> list[str]:
 
 def _axis_ticks(values: Sequence, edges: np.ndarray, limit: int = 12) -> tuple[np.ndarray, list[str]]:
     if _numeric(values) and len(values) > limit:
-        ticks = svg.nice_ticks(float(edges[0]), float(edges[-1]), 8)
+        ticks = nice_ticks(float(edges[0]), float(edges[-1]), 8)
         return ticks, [f"{t:g}" for t in ticks]
     centres = (edges[1:] + edges[:-1]) / 2
     step = max(1, len(values) // limit)
@@ -69,7 +71,7 @@ def heatmap_svg(
         )
     ex, ey = cell_edges(list(x_values)), cell_edges(list(y_values))
     height = min(620.0, max(260.0, 18.0 * len(y_values) + 110))
-    chart = svg.Chart(1000, height, right=110, top=34, bottom=44)
+    chart = Chart(1000, height, right=110, top=34, bottom=44)
     panel = chart.panel()
     chart.set_x(float(ex[0]), float(ex[-1]))
     panel.set_y(float(ey[0]), float(ey[-1]), pad=0.0)
@@ -84,8 +86,8 @@ def heatmap_svg(
         fill = colours[k] if np.isfinite(value) else EMPTY_CELL
         x0, x1, y1, y0 = px[i], px[i + 1], py[j], py[j + 1]
         rects.append(
-            f'<rect x="{svg._f(x0)}" y="{svg._f(y0)}" width="{svg._f(max(x1 - x0, 0.5))}"'
-            f' height="{svg._f(max(y1 - y0, 0.5))}" fill="{fill}"/>'
+            f'<rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(max(x1 - x0, 0.5))}"'
+            f' height="{_f(max(y1 - y0, 0.5))}" fill="{fill}"/>'
         )
     panel.parts.extend(rects)
     xt, xl = _axis_ticks(list(x_values), ex)
@@ -99,7 +101,7 @@ def heatmap_svg(
     h = panel.h / steps
     for s, colour in enumerate(stops):
         y = panel.y0 + panel.h - (s + 1) * h
-        box = f'x="{svg._f(bar_x)}" y="{svg._f(y)}" width="14" height="{svg._f(h + 0.5)}"'
+        box = f'x="{_f(bar_x)}" y="{_f(y)}" width="14" height="{_f(h + 0.5)}"'
         chart.front.append(f'<rect {box} fill="{colour}"/>')
     chart.front.append(chart.text_el(bar_x + 18, panel.y0 + 10, metric_value(metric, hi), size=10))
     chart.front.append(chart.text_el(bar_x + 18, panel.y0 + panel.h, metric_value(metric, lo), size=10))
@@ -119,7 +121,7 @@ def generations_svg(stats: Sequence[dict], *, metric: str) -> str:
         return np.array([np.nan if s.get(key) is None else s[key] for s in stats], dtype=np.float64)
 
     best, mean, so_far = column("best"), column("mean"), column("best_so_far")
-    chart = svg.Chart(1000, 280)
+    chart = Chart(1000, 280)
     panel = chart.panel()
     chart.set_x(float(gen[0]), float(max(gen[-1], gen[0] + 1)))
     finite = np.concatenate([best, mean, so_far])
@@ -130,7 +132,7 @@ def generations_svg(stats: Sequence[dict], *, metric: str) -> str:
     panel.markers(gen, best, "circle", COLOR_LINE, size=2.2)
     panel.line(gen, so_far, COLOR_GAIN, 2.0)
     panel.auto_y_axis("plain", metric_label(metric))
-    ticks = svg.nice_ticks(float(gen[0]), float(gen[-1]), 8)
+    ticks = nice_ticks(float(gen[0]), float(gen[-1]), 8)
     ticks = ticks[np.isclose(ticks, np.round(ticks))]
     chart.x_axis(ticks, [f"{t:.0f}" for t in ticks], "generation")
     chart.legend("best of generation", COLOR_LINE)
@@ -148,7 +150,7 @@ def in_out_sample_svg(
     ins = np.array([np.nan if v is None else v for v in in_sample], dtype=np.float64)
     outs = np.array([np.nan if v is None else v for v in out_sample], dtype=np.float64)
     n = len(labels)
-    chart = svg.Chart(1000, 280)
+    chart = Chart(1000, 280)
     panel = chart.panel()
     chart.set_x(-0.6, n - 0.4)
     both = np.concatenate([np.nan_to_num(ins), np.nan_to_num(outs), [0.0]])

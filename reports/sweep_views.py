@@ -23,7 +23,7 @@ from optimizers import selectors, services
 from optimizers.models import TRIAL_METRIC_COLUMNS, SweepMethod, Trial
 from optimizers.services import sweep_plan
 from reports import sweep_charts as charts
-from reports.charts import equity_svg
+from reports.equity_charts import equity_svg
 from reports.format import humanize, metric_label
 from reports.render import report_css
 from reports.sweep_validation import validation_context

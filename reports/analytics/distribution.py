@@ -15,18 +15,28 @@ def _none_if_nan(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def skew(x: np.ndarray) -> float | None:
-    """Sample skewness, the adjusted Fisher–Pearson G1 (pandas ``Series.skew``, which
-    quantstats uses): √(n(n−1))/(n−2) · m3 / m2^1.5. None below 3 values or without
-    variance."""
+def _deviations(x: np.ndarray, min_count: int) -> tuple[int, np.ndarray, float] | None:
+    """(n, the deviations from the mean, the second central moment m2) of ``x``; None
+    below ``min_count`` values or without variance (the higher moments are undefined)."""
     x = np.asarray(x, dtype=np.float64)
     n = x.shape[0]
-    if n < 3:
+    if n < min_count:
         return None
     d = x - x.mean()
     m2 = float(np.mean(d * d))
     if m2 <= 1e-30:
         return None
+    return n, d, m2
+
+
+def skew(x: np.ndarray) -> float | None:
+    """Sample skewness, the adjusted Fisher–Pearson G1 (pandas ``Series.skew``, which
+    quantstats uses): √(n(n−1))/(n−2) · m3 / m2^1.5. None below 3 values or without
+    variance."""
+    moments = _deviations(x, 3)
+    if moments is None:
+        return None
+    n, d, m2 = moments
     m3 = float(np.mean(d**3))
     return _none_if_nan(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2**1.5)
 
@@ -35,14 +45,10 @@ def kurtosis(x: np.ndarray) -> float | None:
     """Sample excess kurtosis G2 (pandas ``Series.kurt``, which quantstats uses):
     (n−1)/((n−2)(n−3)) · ((n+1) · m4/m2² − 3(n−1)). 0 for a normal distribution; None
     below 4 values or without variance."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[0]
-    if n < 4:
+    moments = _deviations(x, 4)
+    if moments is None:
         return None
-    d = x - x.mean()
-    m2 = float(np.mean(d * d))
-    if m2 <= 1e-30:
-        return None
+    n, d, m2 = moments
     m4 = float(np.mean(d**4))
     return _none_if_nan((n - 1) / ((n - 2) * (n - 3)) * ((n + 1) * m4 / (m2 * m2) - 3 * (n - 1)))
 

@@ -18,17 +18,9 @@ WORST_DRAWDOWNS = 10
 
 # The scalar figures, by group, in the order pages list them (docs/reports.md).
 ANALYTICS_GROUPS: dict[str, tuple[str, ...]] = {
-    "benchmark": (
-        "benchmark_return",
-        "excess_return",
-        "alpha",
-        "beta",
-        "correlation",
-        "information_ratio",
-        "benchmark_volatility",
-        "benchmark_sharpe",
-        "benchmark_max_drawdown",
-    ),
+    # the strategy against the market, then the market's own figures
+    "benchmark": ("benchmark_return", "excess_return", "alpha", "beta", "correlation", "information_ratio"),
+    "market": ("benchmark_volatility", "benchmark_sharpe", "benchmark_max_drawdown"),
     "drawdowns": ("drawdown_periods", "avg_drawdown", "avg_drawdown_days"),
     "distribution": ("skew", "kurtosis", "var_95", "cvar_95", "tail_ratio", "daily_volatility"),
     "periods": (

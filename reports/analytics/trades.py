@@ -8,6 +8,7 @@ so that they cut the trade list into runs of the contract's winning and losing t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,20 +20,28 @@ EXIT_REASONS = ("signal", "stop", "take_profit", "liquidation", "end")
 
 @dataclass(frozen=True)
 class TradeArrays:
-    """One element per trade, in exit order: side int8 (+1 long, −1 short); pnl and
-    ret (pnl / margin) float64; bars_held int64; exit_reason str; entry_time and
-    exit_time int64 epoch ms."""
+    """A run's trades as columns, one element per trade, in exit order (the fields of
+    ``backtests.models.Trade``): side int8 (+1 long, −1 short); entry_time and exit_time
+    int64 epoch ms; entry_price, exit_price, trade_return (pnl / margin) and pnl float64;
+    exit_reason str (signal | stop | take_profit | liquidation | end); bars_held int64.
+    What the analytics and the price chart read."""
 
     side: np.ndarray
-    pnl: np.ndarray
-    ret: np.ndarray
-    bars_held: np.ndarray
-    exit_reason: np.ndarray
     entry_time: np.ndarray
     exit_time: np.ndarray
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    exit_reason: np.ndarray
+    trade_return: np.ndarray
+    pnl: np.ndarray
+    bars_held: np.ndarray
 
     def __len__(self) -> int:
-        return int(np.asarray(self.pnl).shape[0])
+        return int(np.asarray(self.entry_time).shape[0])
+
+    def subset(self, keep: np.ndarray) -> TradeArrays:
+        """The trades at ``keep`` (indices or a mask)."""
+        return TradeArrays(*(np.asarray(getattr(self, f.name))[keep] for f in dataclasses.fields(self)))
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -43,7 +52,7 @@ def group_row(t: TradeArrays, mask: np.ndarray) -> dict[str, float | int | None]
     """count, wins/draws/losses, win_rate, total_pnl, avg_pnl, avg_return, best/worst
     return, avg_days (entry to exit) of the trades in ``mask``."""
     pnl = t.pnl[mask]
-    ret = t.ret[mask]
+    ret = t.trade_return[mask]
     days = (t.exit_time[mask] - t.entry_time[mask]) / MS_PER_DAY
     count = int(pnl.shape[0])
     wins = int((pnl > 0).sum())
@@ -97,9 +106,9 @@ def trade_stats(t: TradeArrays) -> dict[str, float | int | None]:
         "max_consecutive_losses": longest_run(~win) if len(t) else None,
         "avg_win_days": _mean(days[win]),
         "avg_loss_days": _mean(days[~win]),
-        "best_trade": float(t.ret.max()) if len(t) else None,
-        "worst_trade": float(t.ret.min()) if len(t) else None,
-        "sqn": sqn(t.ret),
+        "best_trade": float(t.trade_return.max()) if len(t) else None,
+        "worst_trade": float(t.trade_return.min()) if len(t) else None,
+        "sqn": sqn(t.trade_return),
     }
 
 

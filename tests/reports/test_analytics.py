@@ -32,12 +32,14 @@ def make_trades(n: int, seed: int) -> trades.TradeArrays:
     pnl[::7] = 0.0  # some draws
     return trades.TradeArrays(
         side=rng.choice(np.array([1, -1], dtype=np.int8), n),
-        pnl=pnl,
-        ret=pnl / 1000.0,
-        bars_held=held,
-        exit_reason=rng.choice(np.array(["signal", "stop", "end", "take_profit"]), n),
         entry_time=entry,
         exit_time=entry + held * HOUR,
+        entry_price=np.full(n, 100.0),
+        exit_price=np.full(n, 101.0),
+        exit_reason=rng.choice(np.array(["signal", "stop", "end", "take_profit"]), n),
+        trade_return=pnl / 1000.0,
+        pnl=pnl,
+        bars_held=held,
     )
 
 
@@ -220,7 +222,7 @@ def test_breakdowns_match_a_pandas_groupby():
             "side": np.where(t.side > 0, "long", "short"),
             "reason": t.exit_reason,
             "pnl": t.pnl,
-            "ret": t.ret,
+            "ret": t.trade_return,
             "days": (t.exit_time - t.entry_time) / 86_400_000,
         }
     )
@@ -255,13 +257,13 @@ def test_streaks_durations_best_worst_and_sqn():
     days = (t.exit_time - t.entry_time) / 86_400_000
     assert got["avg_win_days"] == pytest.approx(days[t.pnl > 0].mean())
     assert got["avg_loss_days"] == pytest.approx(days[t.pnl <= 0].mean())
-    assert got["best_trade"] == t.ret.max() and got["worst_trade"] == t.ret.min()
-    r = pd.Series(t.ret)
+    assert got["best_trade"] == t.trade_return.max() and got["worst_trade"] == t.trade_return.min()
+    r = pd.Series(t.trade_return)
     assert got["sqn"] == pytest.approx(math.sqrt(len(r)) * r.mean() / r.std())  # freqtrade's formula
 
 
 def test_trade_figures_of_an_empty_trade_list_are_undefined():
-    none = trades.TradeArrays(*(np.empty(0) for _ in range(7)))
+    none = trades.TradeArrays(*(np.empty(0) for _ in range(9)))
     got = trades.trade_stats(none)
     assert all(v is None for v in got.values())
     assert trades.breakdowns(none)["exit_reason"] == []

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from reports import charts
+from reports.chart_sections import CHART_SIZES, chart_cache_key
 from reports.layouts import resolve_layout
-from reports.sections import CHART_SIZES, chart_cache_key
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from reports import charts
-from reports.charts import NothingToDraw, Size, TradeMarks
+from reports import charts, equity_charts, price_chart, return_charts
+from reports.analytics.returns import bar_returns, drawdown
+from reports.analytics.trades import TradeArrays
+from reports.charts import NothingToDraw, Size
 
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -28,7 +30,7 @@ def _spiky_equity(n: int = 200_000, spike_at: int = 123_457) -> np.ndarray:
 def test_it_keeps_a_one_bar_drawdown_spike_when_downsampling():
     equity = _spiky_equity()
     ts = _hours(equity.shape[0])
-    dd = charts.drawdown(equity)
+    dd = drawdown(equity)
     drawn_ts, drawn_dd = charts.series_for_drawing(ts, dd, Size().buckets)
     assert drawn_dd.shape[0] <= 4 * Size().buckets < equity.shape[0]
     assert drawn_dd.min() == pytest.approx(-0.5, abs=1e-4)
@@ -44,7 +46,7 @@ def test_it_draws_the_spike_on_the_equity_and_drawdown_charts():
     ts = _hours(equity.shape[0])
     idx = charts.drawn_indices(equity, Size().buckets)
     assert 31_337 in idx
-    svg = charts.drawdown_svg(ts, equity)
+    svg = equity_charts.drawdown_svg(ts, equity)
     assert "max -50.0%" in svg
 
 
@@ -58,12 +60,12 @@ def test_it_breaks_the_line_over_undefined_stretches():
 
 
 def test_it_computes_the_underwater_curve():
-    dd = charts.drawdown(np.array([100.0, 110.0, 99.0, 121.0, 0.0]))
+    dd = drawdown(np.array([100.0, 110.0, 99.0, 121.0, 0.0]))
     assert dd.tolist() == pytest.approx([0.0, 0.0, -0.1, 0.0, -1.0])
 
 
 def _naive_rolling_sharpe(equity, window, bars_per_year):
-    r = charts.bar_returns(equity)
+    r = bar_returns(equity)
     out = np.full(r.shape[0], np.nan)
     for i in range(window, r.shape[0]):
         w = r[i - window + 1 : i + 1]
@@ -76,7 +78,7 @@ def test_it_matches_a_naive_rolling_sharpe():
     rng = np.random.default_rng(7)
     equity = 1000 * np.cumprod(1 + rng.normal(0.0002, 0.01, 600))
     equity[200:260] = equity[199]  # flat: no position, Sharpe undefined
-    fast = charts.rolling_sharpe(equity, 30, 8760.0)
+    fast = equity_charts.rolling_sharpe(equity, 30, 8760.0)
     slow = _naive_rolling_sharpe(equity, 30, 8760.0)
     assert np.array_equal(np.isnan(fast), np.isnan(slow))
     np.testing.assert_allclose(fast[~np.isnan(fast)], slow[~np.isnan(slow)], rtol=1e-7)
@@ -84,15 +86,15 @@ def test_it_matches_a_naive_rolling_sharpe():
 
 
 def test_it_sizes_the_default_sharpe_window_as_thirty_days_of_bars():
-    assert charts.default_sharpe_window(_hours(100)) == 720
-    assert charts.default_sharpe_window(T0 + np.arange(10, dtype=np.int64) * 86_400_000) == 30
+    assert equity_charts.default_sharpe_window(_hours(100)) == 720
+    assert equity_charts.default_sharpe_window(T0 + np.arange(10, dtype=np.int64) * 86_400_000) == 30
 
 
 def test_it_compounds_monthly_returns_to_the_total_return():
     # 2024-01-31 23:00 and 2024-02-01 00:00 straddle a month end
     ts = np.array([T0, T0 + 30 * 24 * HOUR + 23 * HOUR, T0 + 31 * 24 * HOUR, T0 + 70 * 24 * HOUR])
     equity = np.array([1000.0, 1100.0, 1200.0, 900.0])
-    monthly = charts.monthly_returns(ts, equity, initial=1000.0)
+    monthly = return_charts.monthly_returns(ts, equity, initial=1000.0)
     assert monthly.years.tolist() == [2024]
     assert monthly.returns[0, 0] == pytest.approx(0.1)
     assert monthly.returns[0, 1] == pytest.approx(1200 / 1100 - 1)  # Feb ends at its only bar
@@ -103,7 +105,7 @@ def test_it_compounds_monthly_returns_to_the_total_return():
 
 def test_it_renders_responsive_inline_svg_without_ids():
     equity = _spiky_equity(5_000, 100)
-    svg = charts.equity_svg(_hours(5_000), equity, currency="USDT", initial=10_000.0)
+    svg = equity_charts.equity_svg(_hours(5_000), equity, currency="USDT", initial=10_000.0)
     assert svg.startswith("<svg") and "<?xml" not in svg and "<script" not in svg
     assert 'class="chart-svg"' in svg and 'viewBox="0 0 1000 ' in svg
     assert not re.search(r'<svg[^>]* width="', svg)
@@ -116,10 +118,10 @@ def test_stacked_time_charts_share_their_plot_area():
     ts, equity = _hours(3000), _spiky_equity(3000, 1000)
     boxes = []
     for svg in (
-        charts.equity_svg(ts, equity, initial=10_000.0),
-        charts.drawdown_svg(ts, equity),
-        charts.rolling_sharpe_svg(ts, equity + np.sin(np.arange(3000)) * 50, 100),
-        charts.price_with_trades_svg(ts, equity, _marks(0, [])),
+        equity_charts.equity_svg(ts, equity, initial=10_000.0),
+        equity_charts.drawdown_svg(ts, equity),
+        equity_charts.rolling_sharpe_svg(ts, equity + np.sin(np.arange(3000)) * 50, 100),
+        price_chart.price_with_trades_svg(ts, equity, _marks(0, [])),
     ):
         # the vertical axis line of the (first) panel, and the x of the first and last tick
         axis = re.search(r'<path d="M([\d.]+),[\d.]+V[\d.]+" stroke="#9ca3af"', svg)
@@ -136,12 +138,12 @@ def test_stacked_time_charts_share_their_plot_area():
 def test_it_draws_the_log_scale_and_the_worst_drawdown_bands():
     ts = _hours(2000)
     equity = 10_000 * np.exp(np.linspace(0, 3, 2000)) * (1 - 0.2 * (np.arange(2000) % 400 > 300))
-    svg = charts.equity_svg(
+    svg = equity_charts.equity_svg(
         ts,
         equity,
         initial=10_000.0,
         log=True,
-        periods=charts.Periods(ts[[301, 701]], ts[[400, 800]], ("1", "2")),
+        periods=equity_charts.Periods(ts[[301, 701]], ts[[400, 800]], ("1", "2")),
     )
     assert "log scale" in svg
     # ticks of a log axis over 10,000…200,000: 1-2-5 per decade
@@ -150,8 +152,8 @@ def test_it_draws_the_log_scale_and_the_worst_drawdown_bands():
     assert 'font-weight="bold"' in svg and ">1</text>" in svg and ">2</text>" in svg
 
 
-def _marks(n: int, reasons: list[str]) -> TradeMarks:
-    return TradeMarks(
+def _marks(n: int, reasons: list[str]) -> TradeArrays:
+    return TradeArrays(
         entry_time=T0 + np.arange(n, dtype=np.int64) * 10 * HOUR,
         exit_time=T0 + np.arange(n, dtype=np.int64) * 10 * HOUR + 5 * HOUR,
         entry_price=np.full(n, 100.0),
@@ -159,13 +161,15 @@ def _marks(n: int, reasons: list[str]) -> TradeMarks:
         side=np.where(np.arange(n) % 2 == 0, 1, -1).astype(np.int8),
         exit_reason=np.array(reasons, dtype=object),
         trade_return=np.linspace(-0.5, 0.5, n),
+        pnl=np.linspace(-50.0, 50.0, n),
+        bars_held=np.full(n, 5),
     )
 
 
 def test_it_marks_entries_exits_and_stops_on_the_price_chart():
     ts = _hours(100)
     close = 100 + np.sin(np.arange(100) / 5)
-    svg = charts.price_with_trades_svg(
+    svg = price_chart.price_with_trades_svg(
         ts, close, _marks(4, ["signal", "stop", "take_profit", "end"]), symbol="BTC"
     )
     for label in ("long entry (2)", "short entry (2)", "exit (2)", "stop exit (1)", "take profit (1)"):
@@ -174,47 +178,47 @@ def test_it_marks_entries_exits_and_stops_on_the_price_chart():
     assert svg.count('stroke="#1a9850" stroke-width="1.4"') == 1
     assert svg.count('stroke="#d73027" stroke-width="1.4"') == 1
     assert "liquidation" not in svg
-    empty = charts.price_with_trades_svg(ts, close, _marks(0, []))
+    empty = price_chart.price_with_trades_svg(ts, close, _marks(0, []))
     assert "entry" not in empty
 
 
 def test_it_caps_trade_markers_and_says_so(monkeypatch):
-    monkeypatch.setattr(charts, "MAX_TRADE_MARKERS", 3)
-    svg = charts.price_with_trades_svg(_hours(100), np.full(100, 100.0), _marks(8, ["signal"] * 8))
+    monkeypatch.setattr(price_chart, "MAX_TRADE_MARKERS", 3)
+    svg = price_chart.price_with_trades_svg(_hours(100), np.full(100, 100.0), _marks(8, ["signal"] * 8))
     assert "markers: 3 of 8 trades" in svg
 
 
 def test_it_keeps_every_exit_reason_when_thinning_markers():
     marks = _marks(10, ["signal"] * 8 + ["stop", "liquidation"])
     returns = np.array([0.01, -0.4, 0.02, 0.3, -0.03, 0.5, 0.04, -0.05, -0.06, -1.0])
-    marks = TradeMarks(**{**vars(marks), "trade_return": returns})
+    marks = TradeArrays(**{**vars(marks), "trade_return": returns})
     # 4 markers: the signal exits get round(4 · 8/10) = 3, the largest |return| first;
     # the one stop and the one liquidation keep theirs
-    assert charts.markers_to_keep(marks, 4).tolist() == [1, 3, 5, 8, 9]
+    assert price_chart.markers_to_keep(marks, 4).tolist() == [1, 3, 5, 8, 9]
 
 
 def test_it_says_why_a_chart_has_nothing_to_draw():
     with pytest.raises(NothingToDraw, match="No trades"):
-        charts.trade_returns_svg(np.array([]))
+        return_charts.trade_returns_svg(np.array([]))
     flat = np.full(2000, 10_000.0)
     with pytest.raises(NothingToDraw, match="never moved"):
-        charts.rolling_sharpe_svg(_hours(2000), flat, 100)
+        equity_charts.rolling_sharpe_svg(_hours(2000), flat, 100)
     with pytest.raises(NothingToDraw, match="not more than the 720-bar window"):
-        charts.rolling_sharpe_svg(_hours(500), flat[:500], 720)
+        equity_charts.rolling_sharpe_svg(_hours(500), flat[:500], 720)
 
 
 def test_it_draws_wins_and_losses_apart_in_the_trade_histogram():
-    svg = charts.trade_returns_svg(np.array([-0.2, -0.05, 0.01, 0.03, 0.3]))
+    svg = return_charts.trade_returns_svg(np.array([-0.2, -0.05, 0.01, 0.03, 0.3]))
     assert "losing (2)" in svg and "winning (3)" in svg and "mean +1.80%" in svg
 
 
 def test_it_puts_several_runs_on_one_comparison_chart():
     ts = _hours(300)
     curves = [
-        charts.Curve("#1 a v1", ts, np.linspace(10_000, 12_000, 300), 10_000.0),
-        charts.Curve("#2 b v1", ts, np.linspace(500, 450, 300), 500.0),
+        equity_charts.Curve("#1 a v1", ts, np.linspace(10_000, 12_000, 300), 10_000.0),
+        equity_charts.Curve("#2 b v1", ts, np.linspace(500, 450, 300), 500.0),
     ]
-    svg = charts.compare_equity_svg(curves)
+    svg = equity_charts.compare_equity_svg(curves)
     assert "#1 a v1" in svg and "#2 b v1" in svg and "return since start" in svg
 
 
@@ -222,7 +226,7 @@ def test_it_draws_the_strategys_indicators_with_the_rsi_in_its_own_panel():
     ts = _hours(300)
     close = 100 + np.sin(np.arange(300) / 9) * 5
     rsi = 50 + np.sin(np.arange(300) / 4) * 30
-    svg = charts.price_with_trades_svg(
+    svg = price_chart.price_with_trades_svg(
         ts,
         close,
         _marks(2, ["signal", "stop"]),
@@ -237,27 +241,28 @@ def test_it_draws_the_strategys_indicators_with_the_rsi_in_its_own_panel():
 
 def test_a_short_run_gets_one_row_of_its_own_months():
     ts = T0 + np.arange(24 * 80, dtype=np.int64) * HOUR  # Jan–Mar 2024
-    svg = charts.monthly_returns_svg(charts.monthly_returns(ts, np.linspace(1000, 1100, ts.shape[0]), 1000.0))
+    monthly = return_charts.monthly_returns(ts, np.linspace(1000, 1100, ts.shape[0]), 1000.0)
+    svg = return_charts.monthly_returns_svg(monthly)
     assert svg.count("<rect") == 3
     assert ">Jan 2024</text>" in svg and ">Mar 2024</text>" in svg and ">Apr" not in svg
     long_ts = T0 + np.arange(24 * 500, dtype=np.int64) * HOUR
-    grid = charts.monthly_returns_svg(
-        charts.monthly_returns(long_ts, np.linspace(1000, 1100, long_ts.shape[0]))
+    grid = return_charts.monthly_returns_svg(
+        return_charts.monthly_returns(long_ts, np.linspace(1000, 1100, long_ts.shape[0]))
     )
     assert grid.count("<rect") == 24 and ">2025</text>" in grid
 
 
 def test_the_daily_distribution_marks_var_and_cvar():
     daily = np.random.default_rng(3).normal(0, 0.02, 200)
-    svg = charts.return_distribution_svg(daily, var=-0.033, cvar=-0.041)
+    svg = return_charts.return_distribution_svg(daily, var=-0.033, cvar=-0.041)
     assert "VaR 95% -3.30%" in svg and "CVaR 95% -4.10%" in svg
     with pytest.raises(NothingToDraw, match="fewer than two days"):
-        charts.return_distribution_svg(daily[:1], var=None, cvar=None)
+        return_charts.return_distribution_svg(daily[:1], var=None, cvar=None)
 
 
 def test_the_benchmark_chart_labels_both_final_returns():
     ts = _hours(100)
-    svg = charts.benchmark_svg(
+    svg = equity_charts.benchmark_svg(
         ts, np.linspace(10_000, 12_000, 100), np.linspace(1, 0.9, 100), initial=10_000.0
     )
     assert "strategy +20.0%" in svg and "buy and hold -10.0%" in svg

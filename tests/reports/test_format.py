@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from engine.enums import METRIC_NAMES
 from reports import format as fmt
 from reports.analytics.summary import ANALYTICS_METRICS
-from reports.layouts import ALL_METRICS
 
 
 @pytest.mark.parametrize(
@@ -93,8 +93,8 @@ def test_it_formats_each_metric_by_its_kind():
 
 
 def test_it_catalogues_every_contract_metric_and_every_analytics_figure():
-    assert set(fmt.METRICS) == set(ALL_METRICS) | set(ANALYTICS_METRICS)
-    assert {fmt.METRICS[name].group for name in ALL_METRICS} == set(fmt.CONTRACT_GROUPS)
+    assert set(fmt.METRICS) == set(METRIC_NAMES) | set(ANALYTICS_METRICS)
+    assert {fmt.METRICS[name].group for name in METRIC_NAMES} == set(fmt.CONTRACT_GROUPS)
     assert {info.group for info in fmt.METRICS.values()} == set(fmt.GROUPS)
     assert fmt.metric_tone("total_return", -0.1) == "neg"
     assert fmt.metric_tone("max_drawdown", 0.3) == ""
