@@ -135,16 +135,3 @@ def finite_range(*arrays: np.ndarray) -> tuple[float, float]:
     if values.shape[0] == 0:
         return 0.0, 1.0
     return float(values.min()), float(values.max())
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A series drawn with the price: ``panel`` "price" (over the close, e.g. a trend
-    EMA) or "lower" (an oscillator under it, e.g. RSI, with ``levels`` as dashed lines
-    and ``bounds`` as its fixed y range)."""
-
-    label: str
-    values: np.ndarray
-    panel: str = "price"
-    levels: tuple[float, ...] = ()
-    bounds: tuple[float, float] | None = None

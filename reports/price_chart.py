@@ -10,6 +10,7 @@ import numpy as np
 from reports import charts
 from reports.analytics.trades import TradeArrays
 from reports.svg_axes import nice_ticks
+from strategies.registry import IndicatorLine
 
 # Default sizes (the run report passes its own: ``chart_sections.CHART_SIZES``).
 PRICE_SIZE = charts.Size(1000, 440)
@@ -45,7 +46,7 @@ def price_with_trades_svg(
     size: charts.Size = PRICE_SIZE,
     currency: str = "",
     symbol: str = "",
-    indicators: Sequence[charts.Indicator] = (),
+    indicators: Sequence[IndicatorLine] = (),
 ) -> str:
     """Close price with the strategy's indicators, entries (▲ long, ▼ short), exits
     (○ signal/end, ✕ stop, ★ take profit, ✕ purple liquidation) and a line from each

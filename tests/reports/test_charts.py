@@ -11,6 +11,7 @@ from reports import charts, equity_charts, price_chart, return_charts
 from reports.analytics.returns import bar_returns, drawdown
 from reports.analytics.trades import TradeArrays
 from reports.charts import NothingToDraw, Size
+from strategies.registry import IndicatorLine
 
 HOUR = 3_600_000
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -231,8 +232,8 @@ def test_it_draws_the_strategys_indicators_with_the_rsi_in_its_own_panel():
         close,
         _marks(2, ["signal", "stop"]),
         indicators=[
-            charts.Indicator("trend EMA 200", close * 0.99),
-            charts.Indicator("RSI 14", rsi, "lower", (30, 70), (0, 100)),
+            IndicatorLine("trend EMA 200", close * 0.99),
+            IndicatorLine("RSI 14", rsi, "lower", (30, 70), (0, 100)),
         ],
     )
     assert "trend EMA 200" in svg and ">RSI 14</text>" in svg
