@@ -1,0 +1,41 @@
+"""The bench scripts' candles: a seeded geometric random walk with wicks.
+
+Each script keeps its own seed, step and volatility (and so the figures it has printed
+so far); the draws come in one order (closes, wicks, then the volume) so that a walk is
+the same series whichever script asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+PRICE = 30_000.0
+
+
+def gamma_volume(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Volumes drawn from Gamma(2, 50): mean 100, never negative."""
+    return rng.gamma(2.0, 50.0, n)
+
+
+def random_walk(
+    n: int,
+    *,
+    first_ms: int,
+    step_ms: int,
+    seed: int,
+    sigma: float,
+    volume: Callable[[np.random.Generator, int], np.ndarray] = gamma_volume,
+) -> dict[str, np.ndarray]:
+    """``n`` bars from ``first_ms``, ``step_ms`` apart, as the engine's column mapping: the
+    log return per bar has standard deviation ``sigma``, each wick ``sigma / 2``; open is
+    the previous close; ``volume(rng, n)`` draws the volumes last."""
+    rng = np.random.default_rng(seed)
+    ts = first_ms + np.arange(n, dtype=np.int64) * step_ms
+    close = PRICE * np.exp(np.cumsum(rng.normal(0.0, sigma, n)))
+    open_ = np.concatenate([[PRICE], close[:-1]])
+    wick = np.abs(rng.normal(0.0, sigma / 2, (2, n)))
+    high = np.maximum(open_, close) * (1.0 + wick[0])
+    low = np.minimum(open_, close) * (1.0 - wick[1])
+    return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume(rng, n)}
