@@ -16,7 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import simulate
-from tests.engine.helpers import load_sample, momentum_signals, random_signals, random_walk_bars
+from tests.engine.helpers import (
+    columns,
+    load_sample,
+    momentum_signals,
+    random_signals,
+    random_walk_bars,
+)
 from tests.naive import naive_metrics, naive_simulate
 
 REL = 1e-9
@@ -38,11 +44,7 @@ def compare(bars, signals, *, minutes, leverage=1.0, stop=None, tp=None, **execu
     """Run both engines with the same settings, assert agreement, return the kernel metrics."""
     execution = {"initial_capital": 10000.0, **execution}
     res = simulate(
-        bars["ts"],
-        bars["open"],
-        bars["high"],
-        bars["low"],
-        bars["close"],
+        *columns(bars),
         signals,
         execution,
         leverage=leverage,
@@ -51,11 +53,7 @@ def compare(bars, signals, *, minutes, leverage=1.0, stop=None, tp=None, **execu
         timeframe_minutes=minutes,
     )
     ref = naive_simulate(
-        bars["ts"],
-        bars["open"],
-        bars["high"],
-        bars["low"],
-        bars["close"],
+        *columns(bars),
         signals,
         leverage=leverage,
         stop_loss_percent=stop,
@@ -149,11 +147,7 @@ def test_the_sample_cases_reach_every_exit_reason(sample):
     seen = set()
     for leverage, stop, tp, execution in SAMPLE_CASES:
         res = simulate(
-            sample["ts"],
-            sample["open"],
-            sample["high"],
-            sample["low"],
-            sample["close"],
+            *columns(sample),
             momentum_signals(sample["close"]),
             execution,
             leverage=leverage,
