@@ -15,6 +15,8 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from backtests.models import BacktestRun
 from backtests.services import run_results_store
@@ -40,6 +42,13 @@ def make_user(username: str = "alice", staff: bool = False, *, password: str = P
     return get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=password, is_staff=staff
     )
+
+
+def token_client(user) -> APIClient:
+    """An API client that authenticates as ``user`` with their token (made if need be)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
 
 
 def backtest_data(
@@ -154,7 +163,27 @@ def store_candles(symbol: str, timeframe: str, candles: dict[str, np.ndarray]) -
     candles_ingest(symbol=symbol, timeframe=timeframe, raw=raw, source="tests.factories")
 
 
+def walk_spec(owner, name: str, *, symbol: str, bars: int, seed: int, start: str, end: str) -> Spec:
+    """``owner``'s ema_cross Backtest spec ``name`` on ``symbol`` 1h from ``start`` to
+    ``end``, with ``bars`` hourly random-walk candles (from 2024-01-01, ``seed``) stored."""
+    store_candles(symbol, "1h", random_walk_candles(bars, timeframe="1h", seed=seed))
+    return make_spec(owner, data=backtest_data(name, symbol=symbol, start=start, end=end))
+
+
 # --- runs ------------------------------------------------------------------------------
+
+
+def engine_result(run: BacktestRun, candles, *, timeframe_minutes: float) -> BacktestResult:
+    """What the engine gives for ``run``'s strategy, params and execution over ``candles``
+    in this process: what the worker that ran it must have saved."""
+    config = run.config
+    return run_backtest(
+        candles,
+        get_strategy(run.strategy),
+        config["params"],
+        config["execution"],
+        timeframe_minutes=timeframe_minutes,
+    )
 
 
 def _dt(ms: int) -> datetime:
