@@ -30,12 +30,15 @@ T0_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 def _walk(n: int, step_ms: int):
     """One bar in twenty has no volume (a quiet market)."""
     import numpy as np
-    from walks import random_walk
+
+    from tests.walks import random_walk
 
     def volume(rng, n):
         return np.where(rng.random(n) < 0.05, 0.0, rng.gamma(2.0, 50.0, n))
 
-    return random_walk(n, first_ms=T0_MS, step_ms=step_ms, seed=20240101, sigma=0.001, volume=volume)
+    return random_walk(
+        n, first_ms=T0_MS, step_ms=step_ms, seed=20240101, sigma=0.001, price=30_000.0, volume=volume
+    )
 
 
 def _line(step: str, seconds: float, rows: int, note: str = "") -> str:

@@ -37,9 +37,11 @@ MINUTE = 60_000
 
 
 def _walk(first_ms: int, n: int, seed: int):
-    from walks import random_walk
+    from tests.walks import gamma_volume, random_walk
 
-    return random_walk(n, first_ms=first_ms, step_ms=MINUTE, seed=seed, sigma=0.001)
+    return random_walk(
+        n, first_ms=first_ms, step_ms=MINUTE, seed=seed, sigma=0.001, price=30_000.0, volume=gamma_volume
+    )
 
 
 def _line(step: str, seconds: float, note: str = "") -> str:

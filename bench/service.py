@@ -35,9 +35,12 @@ execution: {fee_rate: 0.0004, slippage_bps: 1}
 
 
 def _walk(n: int):
-    from walks import random_walk
+    from tests.walks import gamma_volume, random_walk
 
-    return random_walk(n, first_ms=1_577_836_800_000, step_ms=60_000, seed=7, sigma=0.0008)
+    first_ms = 1_577_836_800_000  # 2020-01-01T00:00:00Z
+    return random_walk(
+        n, first_ms=first_ms, step_ms=60_000, seed=7, sigma=0.0008, price=30_000.0, volume=gamma_volume
+    )
 
 
 def main() -> int:

@@ -66,12 +66,15 @@ GENETIC_SPACE = """\
 
 def _walk(n: int):
     import numpy as np
-    from walks import random_walk
+
+    from tests.walks import random_walk
 
     def volume(rng, n):
         return np.full(n, 100.0)
 
-    return random_walk(n, first_ms=T0_MS, step_ms=3_600_000, seed=20240101, sigma=0.006, volume=volume)
+    return random_walk(
+        n, first_ms=T0_MS, step_ms=3_600_000, seed=20240101, sigma=0.006, price=30_000.0, volume=volume
+    )
 
 
 def _spec_text(name: str, method: str, space: str, extra: str = "") -> str:

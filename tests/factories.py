@@ -28,6 +28,7 @@ from marketdata.timeframes import timeframe_ms
 from specs.models import Spec, SpecKind
 from specs.services import content_hash
 from strategies.registry import get_strategy
+from tests.walks import random_walk
 
 PASSWORD = "correct horse battery staple"
 T0_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -131,16 +132,9 @@ def random_walk_candles(
     """``bars`` OHLCV bars of a seeded geometric random walk (``volatility``: std of the
     log return per bar), as the engine's column mapping: ts int64 ms, the rest float64;
     open = previous close."""
-    rng = np.random.default_rng(seed)
-    step = timeframe_ms(timeframe)
-    ts = start_ms + np.arange(bars, dtype=np.int64) * step
-    close = price * np.exp(np.cumsum(rng.normal(0.0, volatility, bars)))
-    open_ = np.concatenate([[price], close[:-1]])
-    wick = np.abs(rng.normal(0.0, volatility / 2, (2, bars)))
-    high = np.maximum(open_, close) * (1.0 + wick[0])
-    low = np.minimum(open_, close) * (1.0 - wick[1])
-    volume = rng.uniform(10.0, 100.0, bars)
-    return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    return random_walk(
+        bars, first_ms=start_ms, step_ms=timeframe_ms(timeframe), seed=seed, sigma=volatility, price=price
+    )
 
 
 def store_candles(symbol: str, timeframe: str, candles: dict[str, np.ndarray]) -> None:

@@ -48,6 +48,19 @@ def run(b: dict[str, np.ndarray], signals, *, leverage=1.0, stop=None, tp=None, 
     )
 
 
+def momentum_run(b: dict[str, np.ndarray], execution: dict, *, leverage, stop, tp):
+    """simulate() of ``momentum_signals`` over bars ``b`` with ``execution`` as given (the
+    engine's defaults for what it leaves out, the fee included)."""
+    return simulate(
+        *columns(b),
+        momentum_signals(b["close"]),
+        execution,
+        leverage=leverage,
+        stop_loss_percent=stop,
+        take_profit_percent=tp,
+    )
+
+
 def only_trade(result) -> dict:
     trades = result.trades_as_dicts()
     assert len(trades) == 1, trades

@@ -19,6 +19,7 @@ from engine import simulate
 from tests.engine.helpers import (
     columns,
     load_sample,
+    momentum_run,
     momentum_signals,
     random_signals,
     random_walk_bars,
@@ -146,14 +147,7 @@ def test_the_sample_cases_reach_every_exit_reason(sample):
     # guards the value of the comparisons above: each reason occurs in some case
     seen = set()
     for leverage, stop, tp, execution in SAMPLE_CASES:
-        res = simulate(
-            *columns(sample),
-            momentum_signals(sample["close"]),
-            execution,
-            leverage=leverage,
-            stop_loss_percent=stop,
-            take_profit_percent=tp,
-        )
+        res = momentum_run(sample, execution, leverage=leverage, stop=stop, tp=tp)
         seen.update(t["exit_reason"] for t in res.trades_as_dicts())
     assert seen == {"signal", "stop", "take_profit", "liquidation", "end"}
 

@@ -9,10 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from engine import simulate
 from engine.enums import EXIT_END, M_AVG_BARS_HELD, M_WIN_RATE, METRIC_NAMES, trade_dt
 from engine.metrics_nb import metrics_nb
-from tests.engine.helpers import columns, flat, load_sample, momentum_signals, run
+from tests.engine.helpers import flat, load_sample, momentum_run, run
 
 approx = pytest.approx
 DAY_MS = 86_400_000
@@ -256,14 +255,7 @@ def numpy_metrics(equity, ts, trades, minutes, capital):
 )
 def test_every_metric_matches_a_direct_numpy_computation(leverage, stop, tp, execution):
     s = load_sample()
-    res = simulate(
-        *columns(s),
-        momentum_signals(s["close"]),
-        execution,
-        leverage=leverage,
-        stop_loss_percent=stop,
-        take_profit_percent=tp,
-    )
+    res = momentum_run(s, execution, leverage=leverage, stop=stop, tp=tp)
     want = numpy_metrics(res.equity, s["ts"], res.trades, 15.0, 10000.0)
     assert list(res.metrics) == list(METRIC_NAMES)
     for name in METRIC_NAMES:
