@@ -28,17 +28,17 @@ T0_MS = 1_577_836_800_000  # 2020-01-01T00:00:00Z
 
 
 def _walk(n: int, step_ms: int):
+    """One bar in twenty has no volume (a quiet market)."""
     import numpy as np
 
-    rng = np.random.default_rng(20240101)
-    ts = T0_MS + np.arange(n, dtype=np.int64) * step_ms
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
-    open_ = np.concatenate([[30_000.0], close[:-1]])
-    wick = np.abs(rng.normal(0.0, 0.0005, (2, n)))
-    high = np.maximum(open_, close) * (1.0 + wick[0])
-    low = np.minimum(open_, close) * (1.0 - wick[1])
-    volume = np.where(rng.random(n) < 0.05, 0.0, rng.gamma(2.0, 50.0, n))
-    return ts, open_, high, low, close, volume
+    from tests.walks import random_walk
+
+    def volume(rng, n):
+        return np.where(rng.random(n) < 0.05, 0.0, rng.gamma(2.0, 50.0, n))
+
+    return random_walk(
+        n, first_ms=T0_MS, step_ms=step_ms, seed=20240101, sigma=0.001, price=30_000.0, volume=volume
+    )
 
 
 def _line(step: str, seconds: float, rows: int, note: str = "") -> str:
@@ -91,8 +91,8 @@ def main() -> int:
     failures = []
     try:
         t = time.perf_counter()
-        ts, o, h, lo, c, v = _walk(args.rows, timeframe_ms(timeframe))
-        raw = RawCandles.from_arrays(ts=ts, open=o, high=h, low=lo, close=c, volume=v, source="bench")
+        walk = _walk(args.rows, timeframe_ms(timeframe))
+        raw = RawCandles.from_arrays(**walk, source="bench")
         print(_line("generate", time.perf_counter() - t, args.rows))
 
         t = time.perf_counter()
@@ -109,7 +109,7 @@ def main() -> int:
             t = time.perf_counter()
             again = candles_load(SYMBOL, timeframe)
             warm.append(time.perf_counter() - t)
-        for name, want in (("ts", ts), ("open", o), ("high", h), ("low", lo), ("close", c), ("volume", v)):
+        for name, want in walk.items():
             if not (np.array_equal(getattr(got, name), want) and np.array_equal(getattr(again, name), want)):
                 failures.append(f"read-back {name} differs from what was loaded")
         note = f"median {statistics.median(cold):.3f} s; COPY BINARY → numpy, then cache fill"

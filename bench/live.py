@@ -37,17 +37,11 @@ MINUTE = 60_000
 
 
 def _walk(first_ms: int, n: int, seed: int):
-    import numpy as np
+    from tests.walks import gamma_volume, random_walk
 
-    rng = np.random.default_rng(seed)
-    ts = first_ms + np.arange(n, dtype=np.int64) * MINUTE
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, n)))
-    open_ = np.concatenate([[30_000.0], close[:-1]])
-    wick = np.abs(rng.normal(0.0, 0.0005, (2, n)))
-    high = np.maximum(open_, close) * (1.0 + wick[0])
-    low = np.minimum(open_, close) * (1.0 - wick[1])
-    volume = rng.gamma(2.0, 50.0, n)
-    return ts, open_, high, low, close, volume
+    return random_walk(
+        n, first_ms=first_ms, step_ms=MINUTE, seed=seed, sigma=0.001, price=30_000.0, volume=gamma_volume
+    )
 
 
 def _line(step: str, seconds: float, note: str = "") -> str:
@@ -104,8 +98,7 @@ def main() -> int:
     client.delete(key)
     try:
         cols = _walk(history_end - args.rows * MINUTE, args.rows, 1)
-        names = ("ts", "open", "high", "low", "close", "volume")
-        raw = RawCandles.from_arrays(**dict(zip(names, cols, strict=True)))
+        raw = RawCandles.from_arrays(**cols)
         t = time.perf_counter()
         candles_ingest(symbol=SYMBOL, timeframe="1m", raw=raw, source="bench/live.py")
         print(_line("store the history", time.perf_counter() - t))
@@ -113,7 +106,7 @@ def main() -> int:
         items = [
             {"timestamp": int(row[0]), "open": row[1], "high": row[2], "low": row[3], "close": row[4],
              "volume": row[5], "rsi": 50.0, "ema_200": row[4]}
-            for row in zip(*(c.tolist() for c in live_cols), strict=True)
+            for row in zip(*(c.tolist() for c in live_cols.values()), strict=True)
         ]  # fmt: skip
         client.set(key, json.dumps(items))
 
@@ -134,10 +127,10 @@ def main() -> int:
             candles_load(SYMBOL, "1m")
             plain.append(time.perf_counter() - t)
         settings.LIVE_REDIS_URL = live_url
-        extra = live_cols[0][:-1] >= history_end
-        union_ts = np.concatenate([cols[0], live_cols[0][:-1][extra]])
+        extra = live_cols["ts"][:-1] >= history_end
+        union_ts = np.concatenate([cols["ts"], live_cols["ts"][:-1][extra]])
         ok = np.array_equal(got.ts, union_ts) and np.array_equal(
-            got.close, np.concatenate([cols[4], live_cols[4][:-1][extra]])
+            got.close, np.concatenate([cols["close"], live_cols["close"][:-1][extra]])
         )
         ranges = ", ".join(f"{r['source']} {r['bars']:,}" for r in got.sources["ranges"])
         note = f"median {statistics.median(cold):.3f} s; {ranges}"

@@ -21,11 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from services_env import REPO, django_setup
+from services_env import django_setup
 
 QUEUE = f"bench-recovery-{os.getpid()}"
 ENV = {
@@ -44,39 +43,13 @@ market: {{symbol: BENCH-RECOVERY, timeframe: 1h, start: 2024-01-01, end: 2024-02
 """
 
 
-class Cluster:
-    def __init__(self, workers: int):
-        env = dict(os.environ, **ENV, Q_WORKERS=str(workers), PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), "qcluster"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for line in self.proc.stderr:
-            if "ready for work" in line:
-                break
-        # keep reading so that the pipe never fills up
-        import threading
+def _cluster(workers: int):
+    """A ready qcluster on this bench's queue (tests/qcluster.py's process helper)."""
+    from tests.qcluster import QclusterProcess
 
-        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        """SIGTERM to the command, as a supervisor sends it; SIGKILL after 10 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    cluster = QclusterProcess(dict(os.environ), workers=workers)
+    cluster.wait_ready()
+    return cluster
 
 
 def main() -> int:
@@ -138,7 +111,7 @@ def main() -> int:
 
     print(f"recovery bench: default JOB_* settings, runs sleeping {args.sleep:g} s")
     try:
-        cluster = Cluster(workers=2)
+        cluster = _cluster(workers=2)
         [run_id] = queue(1)
         wait([run_id], JobStatus.RUNNING)
         worker = BacktestRun.objects.get(pk=run_id).worker
@@ -153,23 +126,23 @@ def main() -> int:
         time.sleep(0.3)
         cluster.kill()
         restarted = time.perf_counter()
-        cluster = Cluster(workers=2)
+        cluster = _cluster(workers=2)
         wait(running + queued)
         print(
             f"  cluster killed (2 running, 6 queued)         {time.perf_counter() - restarted:6.1f} s "
             "from its restart to all done"
         )
 
-        cluster.stop()
+        cluster.stop(grace=10)  # SIGTERM, as a supervisor sends it
         queued = queue(4)
         get_redis_connection("default").delete(f"django_q:{QUEUE}:q")
         flushed = time.perf_counter()
-        cluster = Cluster(workers=2)
+        cluster = _cluster(workers=2)
         wait(queued)
         took = time.perf_counter() - flushed
         print(f"  queue flushed with 4 runs queued             {took:6.1f} s to all done")
     finally:
-        cluster.stop()
+        cluster.stop(grace=10)
         BacktestRun.objects.filter(owner=user).delete()
         Spec.objects.filter(owner=user).delete()
         candles_delete(symbol="BENCH-RECOVERY")

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 
-from services_env import REPO, django_setup
+from services_env import django_setup
 
 QUEUE = f"bench-service-{os.getpid()}"
 SYMBOL = "BENCH-SERVICE"
@@ -37,20 +35,11 @@ execution: {fee_rate: 0.0004, slippage_bps: 1}
 
 
 def _walk(n: int):
-    import numpy as np
+    from tests.walks import gamma_volume, random_walk
 
-    rng = np.random.default_rng(7)
-    ts = 1_577_836_800_000 + np.arange(n, dtype=np.int64) * 60_000
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.0008, n)))
-    open_ = np.concatenate([[30_000.0], close[:-1]])
-    wick = np.abs(rng.normal(0.0, 0.0004, (2, n)))
-    return dict(
-        ts=ts,
-        open=open_,
-        high=np.maximum(open_, close) * (1 + wick[0]),
-        low=np.minimum(open_, close) * (1 - wick[1]),
-        close=close,
-        volume=rng.gamma(2.0, 50.0, n),
+    first_ms = 1_577_836_800_000  # 2020-01-01T00:00:00Z
+    return random_walk(
+        n, first_ms=first_ms, step_ms=60_000, seed=7, sigma=0.0008, price=30_000.0, volume=gamma_volume
     )
 
 
@@ -77,20 +66,11 @@ def main() -> int:
     spec_apply(text=SPEC, owner=user, source="bench")
     spec = Spec.objects.filter(owner=user, name="bench-service").order_by("-version").first()
 
-    env = dict(os.environ, Q_WORKERS="1", Q_SYNC="0", PYTHONUNBUFFERED="1")
-    worker = subprocess.Popen(
-        [sys.executable, str(REPO / "manage.py"), "qcluster"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    from tests.qcluster import QclusterProcess
+
+    worker = QclusterProcess(dict(os.environ), workers=1)
     try:
-        for line in worker.stderr:
-            if "ready for work" in line:
-                break
+        worker.wait_ready()
         # One warm-up run so Numba's cache load is not inside the figures.
         with transaction.atomic():
             warm = services.run_enqueue(spec=spec, owner=user)
@@ -110,11 +90,7 @@ def main() -> int:
         wall = time.perf_counter() - started
         runs = list(BacktestRun.objects.filter(pk__in=ids).order_by("pk"))
     finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
+        worker.stop(grace=5)
 
     failed = [r for r in runs if r.status != JobStatus.SUCCEEDED]
     if failed:

@@ -17,12 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 def django_setup(**env_defaults: str) -> None:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    services_env = REPO / ".services" / "env"
-    if "DATABASE_URL" not in os.environ and services_env.exists():
-        for line in services_env.read_text().splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key and value:
-                os.environ.setdefault(key.strip(), value.strip())
+    if "DATABASE_URL" not in os.environ:
+        from manage import load_local_env  # the repository's reader of KEY=value files
+
+        load_local_env(str(REPO / ".services" / "env"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backtest_project.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
     # a bench prints figures: the queue's and the worker's INFO lines stay out

@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 
 from services_env import REPO, django_setup
@@ -70,14 +67,14 @@ GENETIC_SPACE = """\
 def _walk(n: int):
     import numpy as np
 
-    rng = np.random.default_rng(20240101)
-    ts = T0_MS + np.arange(n, dtype=np.int64) * 3_600_000
-    close = 30_000.0 * np.exp(np.cumsum(rng.normal(0.0, 0.006, n)))
-    open_ = np.concatenate([[30_000.0], close[:-1]])
-    wick = np.abs(rng.normal(0.0, 0.003, (2, n)))
-    high = np.maximum(open_, close) * (1.0 + wick[0])
-    low = np.minimum(open_, close) * (1.0 - wick[1])
-    return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": np.full(n, 100.0)}
+    from tests.walks import random_walk
+
+    def volume(rng, n):
+        return np.full(n, 100.0)
+
+    return random_walk(
+        n, first_ms=T0_MS, step_ms=3_600_000, seed=20240101, sigma=0.006, price=30_000.0, volume=volume
+    )
 
 
 def _spec_text(name: str, method: str, space: str, extra: str = "") -> str:
@@ -205,51 +202,17 @@ def bench_kernel(repeat: int, verdicts: list) -> None:
     verdicts.append(("ratio project / straightforward kernel", ratio, 1.2))
 
 
-class Cluster:
-    """A ``manage.py qcluster`` subprocess; ``ready()`` waits for its workers' log lines."""
+def _cluster(workers: int, threads: int | None = None):
+    """A ready qcluster of ``workers`` on this bench's queue (tests/qcluster.py's process
+    helper), each worker with ``threads`` Numba threads (default: NUMBA_NUM_THREADS)."""
+    from tests.qcluster import QclusterProcess
 
-    def __init__(self, workers: int, threads: int | None = None):
-        env = dict(os.environ, Q_WORKERS=str(workers), Q_SYNC="0", PYTHONUNBUFFERED="1")
-        if threads:
-            env["NUMBA_NUM_THREADS"] = str(threads)
-        self.workers = workers
-        self.threads = threads or int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
-        self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), "qcluster"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.ready_lines = 0
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:  # type: ignore[union-attr]
-            self.log.append(line)
-            if "ready for work" in line:
-                self.ready_lines += 1
-
-    def ready(self, timeout: float = 60.0) -> None:
-        until = time.monotonic() + timeout
-        while self.ready_lines < self.workers:
-            if self.proc.poll() is not None or time.monotonic() > until:
-                raise RuntimeError("qcluster did not start:\n" + "".join(self.log[-20:]))
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                # django-q's graceful stop can wait for its broker poll; nothing is in
-                # flight any more, so do not wait long for it
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+    env = dict(os.environ)
+    if threads:
+        env["NUMBA_NUM_THREADS"] = str(threads)
+    cluster = QclusterProcess(env, workers=workers)
+    cluster.wait_ready()
+    return cluster
 
 
 def _sweep_through_queue(spec, owner, timeout: float = 600.0):
@@ -353,8 +316,7 @@ def bench_database(args, bars, parts, verdicts) -> None:
 
         if parts & {"queue", "genetic-queue"}:
             t = time.perf_counter()
-            cluster = Cluster(args.workers)
-            cluster.ready()
+            cluster = _cluster(args.workers)
             print(_line(f"qcluster start ({args.workers} workers)", time.perf_counter() - t))
             run, seconds, _ = _sweep_through_queue(spec("bench-warm"), owner)
             print(_line("cold start: 4-chunk warm-up sweep", seconds, f"{run.status}"))
@@ -375,11 +337,11 @@ def bench_database(args, bars, parts, verdicts) -> None:
             verdicts.append(("queue grid 1,000 end to end", seconds, 10.0))
         if "scaling" in parts:
             if cluster is not None:
-                cluster.stop()
+                cluster.stop(grace=5)
                 cluster = None
             for workers in [int(w) for w in args.scaling.split(",")]:
-                cluster = Cluster(workers, threads=max(1, (os.cpu_count() or 1) // workers))
-                cluster.ready()
+                threads = max(1, (os.cpu_count() or 1) // workers)
+                cluster = _cluster(workers, threads)
                 _sweep_through_queue(spec("bench-warm"), owner)
                 walls, kernel = [], []
                 for _ in range(args.scaling_repeat):
@@ -396,12 +358,12 @@ def bench_database(args, bars, parts, verdicts) -> None:
                         wall,
                         f"median of {len(walls)}; {run.chunks_total} chunks "
                         f"of ~{run.evaluated // run.chunks_total} "
-                        f"x {cluster.threads} Numba thread{'s' if cluster.threads > 1 else ''}; "
+                        f"x {threads} Numba thread{'s' if threads > 1 else ''}; "
                         f"{run.evaluated / wall:,.0f} combinations/s; kernel {per * 1e3:.2f} ms per "
                         f"combination in its chunk; load average {os.getloadavg()[0]:.2f}",
                     )
                 )
-                cluster.stop()
+                cluster.stop(grace=5)
                 cluster = None
         if "genetic" in parts:
             sweep = spec("bench-genetic")
@@ -439,7 +401,9 @@ def bench_database(args, bars, parts, verdicts) -> None:
                 print(f"  ERROR: {run.error}")
     finally:
         if cluster is not None:
-            cluster.stop()
+            # django-q's graceful stop can wait for its broker poll; nothing is in
+            # flight any more, so do not wait long for it
+            cluster.stop(grace=5)
         OptimizationRun.objects.filter(owner=owner).delete()
         Spec.objects.filter(owner=owner, kind="Sweep").delete()
         Spec.objects.filter(owner=owner).delete()

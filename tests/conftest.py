@@ -35,6 +35,30 @@ def sleepy():
     plugin.unregister()
 
 
+@pytest.fixture
+def alice(db):
+    """A user who is not staff (password ``tests.factories.PASSWORD``)."""
+    from tests.factories import make_user
+
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    """Another user who is not staff: alice's objects are not his."""
+    from tests.factories import make_user
+
+    return make_user("bob")
+
+
+@pytest.fixture
+def staff(db):
+    """A staff user (``root``): sees everyone's runs and sweeps."""
+    from tests.factories import make_user
+
+    return make_user("root", staff=True)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache(request):
     """Each database test starts with an empty cache (Redis is shared across tests)."""

@@ -15,6 +15,8 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from backtests.models import BacktestRun
 from backtests.services import run_results_store
@@ -26,6 +28,7 @@ from marketdata.timeframes import timeframe_ms
 from specs.models import Spec, SpecKind
 from specs.services import content_hash
 from strategies.registry import get_strategy
+from tests.walks import random_walk
 
 PASSWORD = "correct horse battery staple"
 T0_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
@@ -40,6 +43,13 @@ def make_user(username: str = "alice", staff: bool = False, *, password: str = P
     return get_user_model().objects.create_user(
         username=username, email=f"{username}@example.com", password=password, is_staff=staff
     )
+
+
+def token_client(user) -> APIClient:
+    """An API client that authenticates as ``user`` with their token (made if need be)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
 
 
 def backtest_data(
@@ -122,16 +132,9 @@ def random_walk_candles(
     """``bars`` OHLCV bars of a seeded geometric random walk (``volatility``: std of the
     log return per bar), as the engine's column mapping: ts int64 ms, the rest float64;
     open = previous close."""
-    rng = np.random.default_rng(seed)
-    step = timeframe_ms(timeframe)
-    ts = start_ms + np.arange(bars, dtype=np.int64) * step
-    close = price * np.exp(np.cumsum(rng.normal(0.0, volatility, bars)))
-    open_ = np.concatenate([[price], close[:-1]])
-    wick = np.abs(rng.normal(0.0, volatility / 2, (2, bars)))
-    high = np.maximum(open_, close) * (1.0 + wick[0])
-    low = np.minimum(open_, close) * (1.0 - wick[1])
-    volume = rng.uniform(10.0, 100.0, bars)
-    return {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    return random_walk(
+        bars, first_ms=start_ms, step_ms=timeframe_ms(timeframe), seed=seed, sigma=volatility, price=price
+    )
 
 
 def store_candles(symbol: str, timeframe: str, candles: dict[str, np.ndarray]) -> None:
@@ -154,7 +157,27 @@ def store_candles(symbol: str, timeframe: str, candles: dict[str, np.ndarray]) -
     candles_ingest(symbol=symbol, timeframe=timeframe, raw=raw, source="tests.factories")
 
 
+def walk_spec(owner, name: str, *, symbol: str, bars: int, seed: int, start: str, end: str) -> Spec:
+    """``owner``'s ema_cross Backtest spec ``name`` on ``symbol`` 1h from ``start`` to
+    ``end``, with ``bars`` hourly random-walk candles (from 2024-01-01, ``seed``) stored."""
+    store_candles(symbol, "1h", random_walk_candles(bars, timeframe="1h", seed=seed))
+    return make_spec(owner, data=backtest_data(name, symbol=symbol, start=start, end=end))
+
+
 # --- runs ------------------------------------------------------------------------------
+
+
+def engine_result(run: BacktestRun, candles, *, timeframe_minutes: float) -> BacktestResult:
+    """What the engine gives for ``run``'s strategy, params and execution over ``candles``
+    in this process: what the worker that ran it must have saved."""
+    config = run.config
+    return run_backtest(
+        candles,
+        get_strategy(run.strategy),
+        config["params"],
+        config["execution"],
+        timeframe_minutes=timeframe_minutes,
+    )
 
 
 def _dt(ms: int) -> datetime:

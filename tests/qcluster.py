@@ -1,10 +1,16 @@
 """A real django-q2 ``qcluster`` in a subprocess, on the test database and Redis.
 
 For the tests where the queue itself matters (not only the task functions): the
-cluster shares this test process's database (a transactional test's committed
-rows), Redis, queue name and cache prefix. Use with
+cluster (``Cluster``) shares this test process's database (a transactional test's
+committed rows), Redis, queue name and cache prefix. Use with
 ``@pytest.mark.django_db(transaction=True)`` and ``monkeypatch.setattr(Conf, "SYNC",
 False)`` so that ``async_task`` in the test process goes to Redis.
+
+``QclusterProcess``, the process alone (start, wait until ready, stop, kill), needs
+no test settings: the bench scripts start their clusters with it too. It lives here
+rather than in ``jobs/`` because nothing in the product starts a qcluster from Python
+(a supervisor or ``scripts/serve.sh`` does); the bench already leans on the tests'
+folder for the test-only strategies (``tests/plugins``).
 """
 
 from __future__ import annotations
@@ -46,21 +52,19 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Cluster:
-    """``manage.py qcluster`` with ``workers`` worker processes; ``stop()`` or ``kill()``."""
+class QclusterProcess:
+    """``manage.py qcluster`` with ``workers`` worker processes in its own process group,
+    on the environment ``env``; ``wait_ready()``, then ``stop()`` or ``kill()``.
 
-    def __init__(self, *, workers: int = 1, extra_env: dict[str, str] | None = None):
-        env = child_env(
-            Q_SYNC="0",
-            Q_WORKERS=str(workers),
-            # the test-only strategies, and a housekeeper quick enough for a test
-            BACKTEST_TEST_PLUGINS="1",
-            JOB_HEARTBEAT_SECONDS="1",
-            JOB_STALE_SECONDS="4",
-            JOB_RESEND_SECONDS="3",
-            JOB_HOUSEKEEPING_SECONDS="1",
-        )
-        env.update(extra_env or {})
+    It needs nothing of Django or the test settings, so the bench scripts start their
+    clusters with it too (``bench/sweep.py``, ``bench/service.py``, ``bench/recovery.py``).
+    Readiness is read from the workers' "ready for work" log lines, so the cluster logs
+    at INFO whatever ``env`` says (a bench sets LOG_LEVEL=WARNING for its own process;
+    the lines go to ``log``, not to the terminal)."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 1):
+        env = dict(env, Q_SYNC="0", Q_WORKERS=str(workers), PYTHONUNBUFFERED="1", LOG_LEVEL="INFO")
+        self.workers = workers
         self.proc = subprocess.Popen(
             [sys.executable, str(REPO / "manage.py"), "qcluster"],
             cwd=REPO,
@@ -71,18 +75,31 @@ class Cluster:
             start_new_session=True,
         )
         self.log: list[str] = []
-        self.ready = threading.Event()
+        self._ready_lines = 0
+        self._ready = threading.Event()
+        # read all along, so that the pipe never fills up
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        for line in self.proc.stderr:
+        for line in self.proc.stderr:  # type: ignore[union-attr]
             self.log.append(line)
             if "ready for work" in line:
-                self.ready.set()
+                self._ready_lines += 1
+                if self._ready_lines >= self.workers:
+                    self._ready.set()
 
     def wait_ready(self, timeout: float = 60) -> None:
-        if not self.ready.wait(timeout):
+        """Until every worker said it is ready for work."""
+        if not self._ready.wait(timeout):
             raise AssertionError("qcluster did not start:\n" + self.tail())
+
+    def wait_for_line(self, text: str, timeout: float = 30) -> None:
+        """Until a log line contains ``text``, the cluster staying up meanwhile."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.log):
+            assert self.proc.poll() is None, self.tail()
+            assert time.monotonic() < deadline, self.tail()
+            time.sleep(0.1)
 
     def tail(self, lines: int = 30) -> str:
         return "".join(self.log[-lines:])
@@ -93,14 +110,30 @@ class Cluster:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 3) -> None:
+        """SIGTERM the process group; SIGKILL after ``grace`` seconds."""
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 # a graceful stop may wait for its broker poll; nothing is in flight
-                self.proc.wait(timeout=3)
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Cluster(QclusterProcess):
+    """A qcluster on this test process's database, Redis and names (``child_env``), with
+    the test-only strategies and a housekeeper quick enough for a test."""
+
+    def __init__(self, *, workers: int = 1, extra_env: dict[str, str] | None = None):
+        env = child_env(
+            BACKTEST_TEST_PLUGINS="1",
+            JOB_HEARTBEAT_SECONDS="1",
+            JOB_STALE_SECONDS="4",
+            JOB_RESEND_SECONDS="3",
+            JOB_HOUSEKEEPING_SECONDS="1",
+        )
+        super().__init__(dict(env, **(extra_env or {})), workers=workers)
 
 
 def poll_runs(run_ids, *, timeout: float = 120) -> list:

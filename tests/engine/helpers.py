@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from engine import simulate
+from engine.runner import PRICE_FIELDS
 from tests.conftest import SAMPLE_CSV_GZ
 
 MINUTE_MS = 60_000
@@ -28,21 +29,35 @@ def flat(*closes: float) -> dict[str, np.ndarray]:
     return bars(*[(c, c, c, c) for c in closes])
 
 
+def columns(b: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``ts, open, high, low, close`` of bars ``b``, in the order ``simulate`` takes them."""
+    return (b["ts"], *(b[field] for field in PRICE_FIELDS))
+
+
 def run(b: dict[str, np.ndarray], signals, *, leverage=1.0, stop=None, tp=None, minutes=None, **execution):
     """simulate() over builder bars; ``execution`` keys go to ExecutionConfig (fee 0 unless set)."""
     execution.setdefault("fee_rate", 0.0)
     return simulate(
-        b["ts"],
-        b["open"],
-        b["high"],
-        b["low"],
-        b["close"],
+        *columns(b),
         np.asarray(signals, dtype=np.int8),
         execution,
         leverage=leverage,
         stop_loss_percent=stop,
         take_profit_percent=tp,
         timeframe_minutes=minutes,
+    )
+
+
+def momentum_run(b: dict[str, np.ndarray], execution: dict, *, leverage, stop, tp):
+    """simulate() of ``momentum_signals`` over bars ``b`` with ``execution`` as given (the
+    engine's defaults for what it leaves out, the fee included)."""
+    return simulate(
+        *columns(b),
+        momentum_signals(b["close"]),
+        execution,
+        leverage=leverage,
+        stop_loss_percent=stop,
+        take_profit_percent=tp,
     )
 
 

@@ -111,40 +111,27 @@ def test_sizing_with_position_size_and_leverage():
 
 
 @pytest.mark.parametrize(
-    ("fill", "expect_entry", "expect_exit"),
+    ("side", "fill", "expect_entry", "expect_exit"),
     [
         # close fills: long enters at close[0] * 1.001, leaves at close[2] * 0.999
-        ("close", 100 * 1.001, 100 * 0.999),
+        (1, "close", 100 * 1.001, 100 * 0.999),
         # next-open fills: at open[1] * 1.001 and open[3] * 0.999
-        ("next_open", 90 * 1.001, 90 * 0.999),
+        (1, "next_open", 90 * 1.001, 90 * 0.999),
+        # short: sold lower, bought back higher
+        (-1, "close", 100 * 0.999, 100 * 1.001),
+        (-1, "next_open", 90 * 0.999, 90 * 1.001),
     ],
 )
-def test_slippage_moves_long_fills_against_the_trader(fill, expect_entry, expect_exit):
+def test_slippage_moves_fills_against_the_trader(side, fill, expect_entry, expect_exit):
     b = bars(*[(90, 100, 90, 100)] * 5)
-    res = run(b, [1, 0, -1, 0, 0], fill=fill, on_opposite="close", slippage_bps=10)
+    res = run(b, [side, 0, -side, 0, 0], fill=fill, on_opposite="close", slippage_bps=10)
     t = only_trade(res)
-    assert t["side"] == "long"
-    assert t["entry_price"] == approx(expect_entry)  # bought higher
-    assert t["exit_price"] == approx(expect_exit)  # sold lower
-    # qty = 10000 / entry; pnl = qty * (exit - entry) < 0 on an unchanged price
-    assert t["pnl"] == approx(10000 / expect_entry * (expect_exit - expect_entry))
-
-
-@pytest.mark.parametrize(
-    ("fill", "expect_entry", "expect_exit"),
-    [
-        ("close", 100 * 0.999, 100 * 1.001),
-        ("next_open", 90 * 0.999, 90 * 1.001),
-    ],
-)
-def test_slippage_moves_short_fills_against_the_trader(fill, expect_entry, expect_exit):
-    b = bars(*[(90, 100, 90, 100)] * 5)
-    res = run(b, [-1, 0, 1, 0, 0], fill=fill, on_opposite="close", slippage_bps=10)
-    t = only_trade(res)
-    assert t["side"] == "short"
-    assert t["entry_price"] == approx(expect_entry)  # sold lower
-    assert t["exit_price"] == approx(expect_exit)  # bought back higher
-    assert t["pnl"] == approx(-(10000 / expect_entry) * (expect_exit - expect_entry))
+    assert t["side"] == {1: "long", -1: "short"}[side]
+    assert t["entry_price"] == approx(expect_entry)
+    assert t["exit_price"] == approx(expect_exit)
+    # qty = 10000 / entry; pnl = side * qty * (exit - entry) < 0 on an unchanged price
+    assert t["pnl"] == approx(side * 10000 / expect_entry * (expect_exit - expect_entry))
+    assert t["pnl"] < 0
 
 
 def test_slippage_on_the_end_of_data_exit():

@@ -16,7 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import simulate
-from tests.engine.helpers import load_sample, momentum_signals, random_signals, random_walk_bars
+from tests.engine.helpers import (
+    columns,
+    load_sample,
+    momentum_run,
+    momentum_signals,
+    random_signals,
+    random_walk_bars,
+)
 from tests.naive import naive_metrics, naive_simulate
 
 REL = 1e-9
@@ -38,11 +45,7 @@ def compare(bars, signals, *, minutes, leverage=1.0, stop=None, tp=None, **execu
     """Run both engines with the same settings, assert agreement, return the kernel metrics."""
     execution = {"initial_capital": 10000.0, **execution}
     res = simulate(
-        bars["ts"],
-        bars["open"],
-        bars["high"],
-        bars["low"],
-        bars["close"],
+        *columns(bars),
         signals,
         execution,
         leverage=leverage,
@@ -51,11 +54,7 @@ def compare(bars, signals, *, minutes, leverage=1.0, stop=None, tp=None, **execu
         timeframe_minutes=minutes,
     )
     ref = naive_simulate(
-        bars["ts"],
-        bars["open"],
-        bars["high"],
-        bars["low"],
-        bars["close"],
+        *columns(bars),
         signals,
         leverage=leverage,
         stop_loss_percent=stop,
@@ -148,18 +147,7 @@ def test_the_sample_cases_reach_every_exit_reason(sample):
     # guards the value of the comparisons above: each reason occurs in some case
     seen = set()
     for leverage, stop, tp, execution in SAMPLE_CASES:
-        res = simulate(
-            sample["ts"],
-            sample["open"],
-            sample["high"],
-            sample["low"],
-            sample["close"],
-            momentum_signals(sample["close"]),
-            execution,
-            leverage=leverage,
-            stop_loss_percent=stop,
-            take_profit_percent=tp,
-        )
+        res = momentum_run(sample, execution, leverage=leverage, stop=stop, tp=tp)
         seen.update(t["exit_reason"] for t in res.trades_as_dicts())
     assert seen == {"signal", "stop", "take_profit", "liquidation", "end"}
 

@@ -9,10 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from engine import simulate
-from engine.enums import EXIT_END, METRIC_NAMES, trade_dt
+from engine.enums import EXIT_END, M_AVG_BARS_HELD, M_WIN_RATE, METRIC_NAMES, trade_dt
 from engine.metrics_nb import metrics_nb
-from tests.engine.helpers import flat, load_sample, momentum_signals, run
+from tests.engine.helpers import flat, load_sample, momentum_run, run
 
 approx = pytest.approx
 DAY_MS = 86_400_000
@@ -100,17 +99,7 @@ def test_a_run_that_only_gains_has_no_sortino():
 def test_no_trades_leave_trade_metrics_null():
     m = metrics([100, 100, 100])
     assert (m["total_trades"], m["total_fees"], m["exposure"]) == (0.0, 0.0, 0.0)
-    for name in (
-        "win_rate",
-        "profit_factor",
-        "avg_trade_return",
-        "avg_win",
-        "largest_win",
-        "avg_loss",
-        "largest_loss",
-        "expectancy",
-        "avg_bars_held",
-    ):
+    for name in METRIC_NAMES[M_WIN_RATE : M_AVG_BARS_HELD + 1]:  # the per-trade metrics
         assert m[name] is None, name
 
 
@@ -266,18 +255,7 @@ def numpy_metrics(equity, ts, trades, minutes, capital):
 )
 def test_every_metric_matches_a_direct_numpy_computation(leverage, stop, tp, execution):
     s = load_sample()
-    res = simulate(
-        s["ts"],
-        s["open"],
-        s["high"],
-        s["low"],
-        s["close"],
-        momentum_signals(s["close"]),
-        execution,
-        leverage=leverage,
-        stop_loss_percent=stop,
-        take_profit_percent=tp,
-    )
+    res = momentum_run(s, execution, leverage=leverage, stop=stop, tp=tp)
     want = numpy_metrics(res.equity, s["ts"], res.trades, 15.0, 10000.0)
     assert list(res.metrics) == list(METRIC_NAMES)
     for name in METRIC_NAMES:

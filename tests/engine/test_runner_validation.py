@@ -14,6 +14,7 @@ import pytest
 
 from engine import BacktestResult, Candles, ExecutionConfig, run_backtest, simulate
 from engine.enums import METRIC_NAMES, trade_dt
+from engine.runner import TRADE_KEYS
 from strategies.registry import get_strategy
 from tests.engine.helpers import MINUTE_MS, load_sample, random_walk_bars, run
 
@@ -192,19 +193,7 @@ def test_run_backtest_hyperrsi_on_the_sample(sample):
     assert set(doc) == {"metrics", "trades", "equity"}
     assert len(doc["equity"]) == len(sample["close"])
     first = doc["trades"][0]
-    assert list(first) == [
-        "side",
-        "entry_time",
-        "exit_time",
-        "entry_price",
-        "exit_price",
-        "quantity",
-        "fees",
-        "pnl",
-        "return",
-        "bars_held",
-        "exit_reason",
-    ]
+    assert tuple(first) == TRADE_KEYS
     assert first["side"] in ("long", "short")
     assert first["exit_reason"] in ("signal", "stop", "take_profit", "liquidation", "end")
     assert isinstance(first["entry_time"], int) and isinstance(first["bars_held"], int)

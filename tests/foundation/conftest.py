@@ -1,16 +1,9 @@
-"""Fixtures of the foundation tests: a user who is not staff and an API client as them."""
+"""Fixtures of the foundation tests: an API client as alice (tests/conftest.py), who is not staff."""
 
 from __future__ import annotations
 
 import pytest
 from rest_framework.test import APIClient
-
-from tests.factories import make_user
-
-
-@pytest.fixture
-def alice(db):
-    return make_user("alice")
 
 
 @pytest.fixture

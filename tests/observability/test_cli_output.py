@@ -13,7 +13,7 @@ import pytest
 from backtests.models import BacktestRun
 from engine.enums import METRIC_NAMES
 from tests.conftest import REPO
-from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import make_user, walk_spec
 from tests.qcluster import child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -23,8 +23,7 @@ SYMBOL = "TEST-CLI-LOGS"
 @pytest.fixture
 def stored():
     owner = make_user("cli-logs", staff=True)
-    store_candles(SYMBOL, "1h", random_walk_candles(600, timeframe="1h", seed=9))
-    make_spec(owner, data=backtest_data("ema-cli", symbol=SYMBOL, start="2024-01-01", end="2024-01-20"))
+    walk_spec(owner, "ema-cli", symbol=SYMBOL, bars=600, seed=9, start="2024-01-01", end="2024-01-20")
     return owner
 
 

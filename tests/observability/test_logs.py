@@ -9,13 +9,11 @@ import logging
 import uuid
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from backtest_project.observability.logs import logging_config, request_id_clean
 from backtests.models import BacktestRun
 from jobs.models import JobStatus
-from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import make_user, token_client, walk_spec
 
 SYMBOL = "TEST-LOGS"
 
@@ -42,11 +40,14 @@ def json_lines():
 @pytest.fixture
 def api():
     owner = make_user("logs-owner")
-    store_candles(SYMBOL, "1h", random_walk_candles(600, timeframe="1h", seed=5))
-    make_spec(owner, data=backtest_data("ema-logs", symbol=SYMBOL, start="2024-01-01", end="2024-01-20"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
-    return owner, client
+    walk_spec(owner, "ema-logs", symbol=SYMBOL, bars=600, seed=5, start="2024-01-01", end="2024-01-20")
+    return owner, token_client(owner)
+
+
+def _post_run(client, capture, body: dict, **headers):
+    """POST /api/v1/runs/ ``body``; the run's task runs (its on_commit) after the request."""
+    with capture(execute=True):
+        return client.post("/api/v1/runs/", body, format="json", **headers)
 
 
 @pytest.mark.django_db
@@ -56,10 +57,9 @@ def test_a_runs_lines_carry_its_context_and_backtest_completed_its_fields(
     owner, client = api
     # The task runs after the request is over (its on_commit), so the request id it
     # logs comes from the run's row, as in a worker.
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/api/v1/runs/", {"spec": "ema-logs"}, format="json", HTTP_X_REQUEST_ID="req-obs-42"
-        )
+    response = _post_run(
+        client, django_capture_on_commit_callbacks, {"spec": "ema-logs"}, HTTP_X_REQUEST_ID="req-obs-42"
+    )
     assert response.status_code == 202, response.json()
     assert response["X-Request-ID"] == "req-obs-42"
     run = BacktestRun.objects.get(pk=response.json()["id"])
@@ -102,12 +102,10 @@ def test_a_failed_run_logs_backtest_failed_with_its_reason(
     api, json_lines, django_capture_on_commit_callbacks
 ):
     _, client = api
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/api/v1/runs/",
-            {"spec": "ema-logs", "overrides": {"market": {"start": "2030-01-01", "end": "2030-02-01"}}},
-            format="json",
-        )
+    overrides = {"market": {"start": "2030-01-01", "end": "2030-02-01"}}
+    response = _post_run(
+        client, django_capture_on_commit_callbacks, {"spec": "ema-logs", "overrides": overrides}
+    )
     run = BacktestRun.objects.get(pk=response.json()["id"])
     assert run.status == JobStatus.FAILED
     [failed] = [line for line in json_lines() if line.get("event") == "backtest_failed"]

@@ -10,11 +10,19 @@ from backtest_project.observability.scrape import registry, worker_metrics_app
 from backtests import services
 from backtests.models import BacktestRun
 from jobs.models import JobStatus
-from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import make_user, walk_spec
 from tests.observability.scrapes import samples, value
 
 SYMBOL = "TEST-METRICS"
 LOOPBACK = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
+
+
+@pytest.fixture
+def loopback_only(settings):
+    """No token configured: the default rule, loopback addresses only."""
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = LOOPBACK
+    return settings
 
 
 @pytest.fixture
@@ -30,9 +38,7 @@ def _get(client, **headers):
 
 
 @pytest.mark.django_db
-def test_it_serves_metrics_to_loopback_by_default(client, settings):
-    settings.METRICS_TOKEN = ""
-    settings.METRICS_ALLOWED_NETWORKS = LOOPBACK
+def test_it_serves_metrics_to_loopback_by_default(client, loopback_only):
     response = _get(client, REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
@@ -41,9 +47,7 @@ def test_it_serves_metrics_to_loopback_by_default(client, settings):
 
 
 @pytest.mark.django_db
-def test_it_refuses_an_address_not_allowed_when_no_token_is_configured(client, settings):
-    settings.METRICS_TOKEN = ""
-    settings.METRICS_ALLOWED_NETWORKS = LOOPBACK
+def test_it_refuses_an_address_not_allowed_when_no_token_is_configured(client, loopback_only):
     response = _get(client, REMOTE_ADDR="192.0.2.10")
     assert response.status_code == 403
     assert b"METRICS_ALLOWED_IPS" in response.content
@@ -103,9 +107,8 @@ def test_the_worker_endpoint_has_the_same_rule(restricted):
 @pytest.fixture
 def spec():
     owner = make_user("metrics-owner")
-    store_candles(SYMBOL, "1h", random_walk_candles(600, timeframe="1h", seed=3))
-    return owner, make_spec(
-        owner, data=backtest_data("ema-metrics", symbol=SYMBOL, start="2024-01-01", end="2024-01-20")
+    return owner, walk_spec(
+        owner, "ema-metrics", symbol=SYMBOL, bars=600, seed=3, start="2024-01-01", end="2024-01-20"
     )
 
 

@@ -14,12 +14,10 @@ import urllib.request
 import pytest
 from django.test import Client
 from django_q.conf import Conf
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from backtests.models import BacktestRun
 from jobs.models import JobStatus
-from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import make_user, token_client, walk_spec
 from tests.observability.scrapes import samples, value
 from tests.qcluster import Cluster
 
@@ -47,10 +45,8 @@ def _scrape(port: int, token: str | None) -> tuple[int, str]:
 
 def test_a_run_through_the_real_worker_is_counted_on_both_sides_and_logged(monkeypatch, settings):
     owner = make_user("obs-e2e")
-    store_candles(SYMBOL, "1h", random_walk_candles(600, timeframe="1h", seed=11))
-    make_spec(owner, data=backtest_data("ema-obs", symbol=SYMBOL, start="2024-01-01", end="2024-01-20"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
+    walk_spec(owner, "ema-obs", symbol=SYMBOL, bars=600, seed=11, start="2024-01-01", end="2024-01-20")
+    client = token_client(owner)
     monkeypatch.setattr(Conf, "SYNC", False)
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}  # /health's and the gauge's view too
     settings.METRICS_TOKEN = TOKEN

@@ -1,4 +1,5 @@
-"""Fixtures of the sweep tests: users, candles in the database, applied specs."""
+"""Fixtures of the sweep tests: candles in the database, applied specs (the users are
+tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,17 @@ import numpy as np
 import pytest
 from rest_framework.test import APIClient
 
+from jobs.models import JobStatus
 from marketdata.parse import RawCandles
 from marketdata.services import candles_ingest
+from optimizers import services
+from optimizers.models import OptimizationRun
 from specs.models import Spec
 from specs.services import spec_apply
 from tests.optimizers.builders import walk_candles
 
 SYMBOL = "SWEEP-TEST"
 BARS = 1500
-
-
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="pw-alice")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="pw-bob")
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_user("root", password="pw-root", is_staff=True)
 
 
 @pytest.fixture
@@ -94,3 +83,19 @@ def apply(owner, *documents: str) -> list[Spec]:
 @pytest.fixture
 def grid_spec(candles, alice) -> Spec:
     return apply(alice, backtest_yaml(), sweep_yaml(body=GRID_BODY))[1]
+
+
+def run_sweep(spec, owner, capture) -> OptimizationRun:
+    """``owner``'s sweep of ``spec``, created and run inline (``capture``, pytest-django's
+    ``django_capture_on_commit_callbacks``, executes its on_commit tasks), re-read."""
+    with capture(execute=True):
+        run = services.sweep_create(spec=spec, owner=owner)
+    run.refresh_from_db()
+    return run
+
+
+def finished_sweep(spec, owner, capture) -> OptimizationRun:
+    """``run_sweep``, which must have succeeded."""
+    run = run_sweep(spec, owner, capture)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    return run

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 
 from backtests.models import BacktestRun
-from jobs.models import JobStatus
 from optimizers import services
 from optimizers.models import OptimizationRun, Trial
 from specs.models import Spec
-from tests.optimizers.conftest import GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
+from tests.optimizers.conftest import GRID_COMBINATIONS, apply, backtest_yaml, finished_sweep, sweep_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def done(grid_spec, alice, django_capture_on_commit_callbacks) -> OptimizationRun:
     """A finished grid sweep of alice's."""
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.sweep_create(spec=grid_spec, owner=alice)
-    run.refresh_from_db()
-    assert run.status == JobStatus.SUCCEEDED, run.error
-    return run
+    return finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
 
 
 def test_it_creates_a_sweep_from_a_spec_name(api, alice, grid_spec, django_capture_on_commit_callbacks):

@@ -9,9 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from jobs.models import JobStatus
-from optimizers import services
 from specs.models import Spec
+from tests.optimizers.conftest import finished_sweep
 from tests.specs.test_apply import EXAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +26,7 @@ def test_an_example_sweep_shows_its_verdict(
     )
     call_command("apply", "-f", str(EXAMPLES), "--user", "quant", stdout=StringIO())
     spec = Spec.objects.filter(name=name).latest("version")
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.sweep_create(spec=spec, owner=owner)
-    run.refresh_from_db()
-    assert run.status == JobStatus.SUCCEEDED, run.error
+    run = finished_sweep(spec, owner, django_capture_on_commit_callbacks)
     report = run.overfitting
     assert report["verdict"] in ("overfit", "doubtful", "credible"), report
     assert report["pbo"]["pbo"] is not None and report["deflated_sharpe"]["dsr"] is not None

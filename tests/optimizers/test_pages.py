@@ -9,26 +9,23 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from jobs.models import JobStatus
-from optimizers import services
 from optimizers.models import OptimizationRun
-from tests.optimizers.conftest import GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
+from tests.optimizers.conftest import (
+    GRID_BODY,
+    GRID_COMBINATIONS,
+    apply,
+    backtest_yaml,
+    finished_sweep,
+    sweep_yaml,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def finished(spec, owner, capture) -> OptimizationRun:
-    with capture(execute=True):
-        run = services.sweep_create(spec=spec, owner=owner)
-    run.refresh_from_db()
-    assert run.status == JobStatus.SUCCEEDED, run.error
-    return run
 
 
 def test_the_page_needs_a_login_and_hides_other_peoples_sweeps(
     client, grid_spec, alice, bob, django_capture_on_commit_callbacks
 ):
-    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     response = client.get(f"/sweeps/{run.pk}/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
@@ -40,7 +37,7 @@ def test_the_page_needs_a_login_and_hides_other_peoples_sweeps(
 def test_the_page_shows_progress_best_heatmap_and_top(
     client, grid_spec, alice, django_capture_on_commit_callbacks
 ):
-    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     client.force_login(alice)
     page = client.get(f"/sweeps/{run.pk}/?x=rsi_oversold&y=rsi_period").content.decode()
     assert f"{GRID_COMBINATIONS} of {GRID_COMBINATIONS} combinations" in page
@@ -63,7 +60,7 @@ def test_the_page_shows_progress_best_heatmap_and_top(
 def test_the_heatmap_holds_the_best_objective_per_cell(grid_spec, alice, django_capture_on_commit_callbacks):
     from optimizers.selectors import heatmap
 
-    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     grid = heatmap(run, "rsi_period", "rsi_oversold")
     assert grid.x_values == [6, 10, 12, 14, 16, 18, 20]
     assert grid.y_values == [25.0, 30.0, 35.0]
@@ -88,7 +85,7 @@ def test_the_page_of_a_genetic_sweep_with_out_of_sample(
         "genetic: {population: 8, generations: 3}\nvalidation:\n  out_of_sample: {fraction: 0.2}\ntop_n: 4\n"
     )
     spec = apply(alice, backtest_yaml(), sweep_yaml(name="ga", body=body))[1]
-    run = finished(spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(spec, alice, django_capture_on_commit_callbacks)
     client.force_login(alice)
     page = client.get(f"/sweeps/{run.pk}/").content.decode()
     assert "<svg" in page.split('id="generations"')[1].split("</section>")[0]
@@ -103,7 +100,7 @@ def test_the_page_of_a_genetic_sweep_with_out_of_sample(
 def test_the_page_of_a_walk_forward(client, candles, alice, django_capture_on_commit_callbacks):
     body = GRID_BODY + "validation:\n  walk_forward: {windows: 3, train_fraction: 0.5, anchored: true}\n"
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
-    run = finished(spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(spec, alice, django_capture_on_commit_callbacks)
     client.force_login(alice)
     page = client.get(f"/sweeps/{run.pk}/").content.decode()
     section = page.split('id="walk-forward"')[1].split("</section>")[0]
@@ -114,7 +111,7 @@ def test_the_page_of_a_walk_forward(client, candles, alice, django_capture_on_co
 def test_admin_pages_render_for_staff(
     client, grid_spec, alice, django_user_model, django_capture_on_commit_callbacks
 ):
-    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     admin = django_user_model.objects.create_superuser("admin", password="pw")
     client.force_login(admin)
     listing = client.get("/admin/optimizers/optimizationrun/")
@@ -172,7 +169,7 @@ def test_the_command_resolves_the_owner_and_names_errors(grid_spec, alice, monke
 def test_every_trial_is_listed_sortable_and_each_can_be_promoted(
     client, grid_spec, alice, bob, django_capture_on_commit_callbacks
 ):
-    run = finished(grid_spec, alice, django_capture_on_commit_callbacks)
+    run = finished_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     client.force_login(alice)
     page = client.get(f"/sweeps/{run.pk}/trials/?ordering=-win_rate").content.decode()
     assert f"{GRID_COMBINATIONS} trials, sorted by Win rate, highest first" in page

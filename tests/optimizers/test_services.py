@@ -17,16 +17,17 @@ from optimizers.services.coordinator import _scorer
 from optimizers.space import params_hash
 from optimizers.validation import oos_split, walk_forward_windows
 from strategies.registry import get_strategy
-from tests.optimizers.conftest import BARS, GRID_BODY, GRID_COMBINATIONS, apply, backtest_yaml, sweep_yaml
+from tests.optimizers.conftest import (
+    BARS,
+    GRID_BODY,
+    GRID_COMBINATIONS,
+    apply,
+    backtest_yaml,
+    run_sweep,
+    sweep_yaml,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def run_sweep(spec, owner, capture):
-    with capture(execute=True):
-        run = services.sweep_create(spec=spec, owner=owner)
-    run.refresh_from_db()
-    return run
 
 
 def test_it_runs_a_grid_sweep_end_to_end(grid_spec, alice, candles, django_capture_on_commit_callbacks):
@@ -227,9 +228,7 @@ def test_a_sweep_stores_exactly_the_values_the_optimiser_runs(
     spec = apply(alice, backtest_yaml(), sweep_yaml(body=body))[1]
     assert spec.data["space"]["stop_loss_percent"]["values"] == expected
     assert spec.data["grid_size"] == spec.data["feasible_size"] == len(expected)
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.sweep_create(spec=spec, owner=alice)
-    run.refresh_from_db()
+    run = run_sweep(spec, alice, django_capture_on_commit_callbacks)
     assert run.total_combinations == len(expected)
     assert sorted(t.params["stop_loss_percent"] for t in run.trials.all()) == expected
 

@@ -17,7 +17,8 @@ from optimizers import services
 from optimizers.models import RANKING, OptimizationRun, Trial
 from strategies.registry import get_strategy
 from tests import naive
-from tests.optimizers.conftest import SYMBOL, apply, backtest_yaml, sweep_yaml
+from tests.factories import PASSWORD
+from tests.optimizers.conftest import SYMBOL, apply, backtest_yaml, finished_sweep, run_sweep, sweep_yaml
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +37,7 @@ overfitting: {cscv_blocks: 4, bootstrap_samples: 200, seed: 3}
 @pytest.fixture
 def done(candles, alice, django_capture_on_commit_callbacks) -> OptimizationRun:
     spec = apply(alice, backtest_yaml(), sweep_yaml(name="oos", body=OOS_BODY))[1]
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.sweep_create(spec=spec, owner=alice)
-    run.refresh_from_db()
-    assert run.status == JobStatus.SUCCEEDED, run.error
-    return run
+    return finished_sweep(spec, alice, django_capture_on_commit_callbacks)
 
 
 def _in_sample_returns(run: OptimizationRun, params: dict) -> np.ndarray:
@@ -106,7 +103,7 @@ def test_api_page_and_promote_show_the_statistics(done, alice, api):
     assert detail["coverage"]["expected_bars"] == 8784
 
     web = Client()
-    web.login(username="alice", password="pw-alice")
+    web.login(username="alice", password=PASSWORD)
     page = web.get(f"/sweeps/{done.pk}/").content.decode()
     assert page.index('id="validation"') < page.index('id="progress"')  # the page leads with it
     assert "probability of backtest overfitting (PBO)" in page and "deflated Sharpe ratio (DSR)" in page
@@ -136,9 +133,7 @@ def test_promote_warns_when_out_of_sample_is_worse_than_the_threshold(done, alic
 
 
 def test_a_sweep_without_validation_warns_on_promote(grid_spec, alice, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        run = services.sweep_create(spec=grid_spec, owner=alice)
-    run.refresh_from_db()
+    run = run_sweep(grid_spec, alice, django_capture_on_commit_callbacks)
     assert run.overfitting["pbo"]["blocks"] == 16 or "reason" in run.overfitting["pbo"]
     promotion = services.sweep_promote(run=run)
     assert promotion.warnings[0] == (
@@ -151,7 +146,7 @@ def test_promoting_from_the_page_lists_the_warnings_on_the_run_page(done, alice)
     best.oos_metrics = {**best.oos_metrics, "sharpe_ratio": -2.14}
     best.save(update_fields=["oos_metrics"])
     web = Client()
-    web.login(username="alice", password="pw-alice")
+    web.login(username="alice", password=PASSWORD)
     page = web.post(f"/sweeps/{done.pk}/promote/", {"trial": best.pk}, follow=True).content.decode()
     assert (
         f"Promoted from sweep {done.pk} despite: trial {best.pk}&#x27;s out-of-sample sharpe_ratio is -2.14"

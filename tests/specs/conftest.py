@@ -1,4 +1,5 @@
-"""Fixtures for the spec tests: users, API clients, and small spec texts."""
+"""Fixtures for the spec tests: an admin, API clients, and small spec texts (alice and bob
+are tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -39,14 +40,19 @@ def join(*documents: str) -> str:
     return "---\n".join(documents)
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", password="pw")
-
-
-@pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", password="pw")
+def rsi_period_error(file: str, message: str) -> dict:
+    """The error of BACKTEST with a bad ``rsi_period``, as ``SpecError.as_dict()`` gives it
+    (and the command, the admin and the API report it)."""
+    return {
+        "file": file,
+        "document": 1,
+        "kind": "Backtest",
+        "name": "hyperrsi-btc-1h",
+        "path": "params.rsi_period",
+        "line": 5,
+        "column": 15,
+        "message": message,
+    }
 
 
 @pytest.fixture

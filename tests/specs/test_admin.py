@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from specs.models import Spec
 from specs.services import spec_apply
-from tests.specs.conftest import BACKTEST, LAYOUT, join
+from tests.specs.conftest import BACKTEST, LAYOUT, join, rsi_period_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.specs.urls")]
 APPLY = "/admin/specs/spec/apply/"
@@ -59,18 +59,8 @@ def test_validate_only_stores_nothing(staff):
 def test_errors_are_listed_with_their_lines(staff):
     response = staff.post(APPLY, {"text": BACKTEST.replace("rsi_period: 14", "rsi_period: 99")})
     assert response.status_code == 400
-    assert response.context["errors"] == [
-        {
-            "file": "<pasted>",
-            "document": 1,
-            "kind": "Backtest",
-            "name": "hyperrsi-btc-1h",
-            "path": "params.rsi_period",
-            "line": 5,
-            "column": 15,
-            "message": "99 is greater than the maximum of 50",
-        }
-    ]
+    error = rsi_period_error("<pasted>", "99 is greater than the maximum of 50")
+    assert response.context["errors"] == [error]
     page = response.content.decode()
     assert "1 error in &lt;pasted&gt;; nothing was saved" in page
     assert "<td>5</td><td>15</td><td>99 is greater than the maximum of 50</td>" in page

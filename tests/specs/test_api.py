@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from specs.models import Spec
 from specs.services import spec_apply
+from tests.factories import token_client
 from tests.specs.conftest import BACKTEST, LAYOUT, SWEEP, join
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.specs.urls")]
@@ -212,10 +213,7 @@ def test_another_users_spec_is_404_and_staff_see_everything(api, stored, admin_u
 
 
 def test_token_authentication_works(alice, stored):
-    from rest_framework.authtoken.models import Token
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    client = token_client(alice)
     assert client.get(URL).json()["count"] == 4
 
 

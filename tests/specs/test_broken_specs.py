@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from specs.models import Spec
 from specs.services import SpecValidationError, spec_apply
 from tests.specs.broken_cases import CASES
-from tests.specs.conftest import BACKTEST, LAYOUT, join
+from tests.specs.conftest import BACKTEST, LAYOUT, join, rsi_period_error
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.specs.urls")]
 
@@ -50,16 +50,7 @@ def test_an_error_reads_as_file_document_path_position_and_message(alice):
         "hyperrsi.yaml: document 1 (Backtest hyperrsi-btc-1h): params.rsi_period (line 5, column 15): "
         "0 is less than the minimum of 2"
     )
-    assert error.as_dict() == {
-        "file": "hyperrsi.yaml",
-        "document": 1,
-        "kind": "Backtest",
-        "name": "hyperrsi-btc-1h",
-        "path": "params.rsi_period",
-        "line": 5,
-        "column": 15,
-        "message": "0 is less than the minimum of 2",
-    }
+    assert error.as_dict() == rsi_period_error("hyperrsi.yaml", "0 is less than the minimum of 2")
     assert str(caught.value).splitlines()[0] == "1 error in hyperrsi.yaml; nothing was saved"
 
 

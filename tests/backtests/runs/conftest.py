@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from specs.services import spec_apply
 from tests.conftest import REPO
-from tests.factories import make_user
+from tests.factories import make_user, token_client
 
 
 @pytest.fixture
@@ -23,6 +21,4 @@ def example(sample_csv_path):
     call_command(
         "load_candles", str(sample_csv_path), "--symbol", "BTC-USD", "--timeframe", "15m", verbosity=0
     )
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=owner).key}")
-    return owner, client
+    return owner, token_client(owner)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backtests import services
 from backtests.models import BacktestRun
 from jobs.models import JobStatus
-from tests.factories import backtest_data, make_run, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import make_run, make_spec, make_user, token_client, walk_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -17,26 +16,9 @@ SYMBOL = "TEST-API"
 
 
 @pytest.fixture
-def alice():
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob():
-    return make_user("bob")
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
-@pytest.fixture
 def alice_spec(alice):
-    store_candles(SYMBOL, "1h", random_walk_candles(800, timeframe="1h", seed=3))
-    return make_spec(
-        alice, data=backtest_data("alice-ema", symbol=SYMBOL, start="2024-01-01", end="2024-02-01")
+    return walk_spec(
+        alice, "alice-ema", symbol=SYMBOL, bars=800, seed=3, start="2024-01-01", end="2024-02-01"
     )
 
 
@@ -59,7 +41,7 @@ def test_anonymous_requests_get_401_json(method, path):
 def test_create_answers_202_with_the_run_url_and_the_run_succeeds(
     alice, alice_spec, django_capture_on_commit_callbacks
 ):
-    client = client_for(alice)
+    client = token_client(alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/runs/", {"spec": "alice-ema", "overrides": {"params": {"fast_period": 8}}}, format="json"
@@ -88,16 +70,16 @@ def test_a_spec_can_be_named_by_its_id_for_that_exact_version(alice, alice_spec)
         data={**alice_spec.data, "params": {**alice_spec.data["params"], "fast_period": 9}},
         name="alice-ema",
     )
-    response = client_for(alice).post("/api/v1/runs/", {"spec": str(alice_spec.pk)}, format="json")
+    response = token_client(alice).post("/api/v1/runs/", {"spec": str(alice_spec.pk)}, format="json")
     assert response.status_code == 202
     assert response.json()["spec"]["version"] == 1
-    latest = client_for(alice).post("/api/v1/runs/", {"spec": "alice-ema"}, format="json")
+    latest = token_client(alice).post("/api/v1/runs/", {"spec": "alice-ema"}, format="json")
     assert latest.json()["spec"]["version"] == 2
 
 
 def test_another_users_run_is_404_and_their_spec_cannot_be_run(alice, bob, alice_spec):
     run = make_run(alice, alice_spec, bars=300)
-    client = client_for(bob)
+    client = token_client(bob)
     for path in (
         f"/api/v1/runs/{run.pk}/",
         f"/api/v1/runs/{run.pk}/trades/",
@@ -117,7 +99,7 @@ def test_another_users_run_is_404_and_their_spec_cannot_be_run(alice, bob, alice
 def test_staff_see_every_run(alice, alice_spec):
     make_run(alice, alice_spec, bars=300)
     staff = make_user("staffer", staff=True)
-    assert client_for(staff).get("/api/v1/runs/").json()["count"] == 1
+    assert token_client(staff).get("/api/v1/runs/").json()["count"] == 1
 
 
 @pytest.mark.parametrize(
@@ -136,7 +118,7 @@ def test_staff_see_every_run(alice, alice_spec):
     ],
 )
 def test_malformed_bodies_get_400_json(alice, alice_spec, body, content_type, field):
-    client = client_for(alice)
+    client = token_client(alice)
     if content_type == "json":
         response = client.post("/api/v1/runs/", body, format="json")
     else:
@@ -152,7 +134,7 @@ def test_malformed_bodies_get_400_json(alice, alice_spec, body, content_type, fi
 def test_list_filters_and_orders_by_a_metric_with_nulls_last(alice, alice_spec):
     runs = [make_run(alice, alice_spec, bars=400, seed=seed) for seed in (1, 2, 3)]
     failed = make_run(alice, alice_spec, status=JobStatus.FAILED)
-    client = client_for(alice)
+    client = token_client(alice)
     body = client.get("/api/v1/runs/?ordering=-sharpe_ratio").json()
     sharpe = [row["metrics"]["sharpe_ratio"] if row["metrics"] else None for row in body["results"]]
     assert sharpe[:3] == sorted((r.sharpe_ratio for r in runs), reverse=True)
@@ -166,7 +148,7 @@ def test_list_filters_and_orders_by_a_metric_with_nulls_last(alice, alice_spec):
 
 
 def test_list_query_count_is_constant(alice, alice_spec, django_assert_num_queries):
-    client = client_for(alice)
+    client = token_client(alice)
     make_run(alice, alice_spec, bars=300)
     # token auth, count, page of runs joined with spec and owner
     with django_assert_num_queries(3):
@@ -179,7 +161,7 @@ def test_list_query_count_is_constant(alice, alice_spec, django_assert_num_queri
 
 def test_trades_are_paginated_and_equity_is_downsampled(alice, alice_spec):
     run = make_run(alice, alice_spec, bars=3000)
-    client = client_for(alice)
+    client = token_client(alice)
     page = client.get(f"/api/v1/runs/{run.pk}/trades/").json()
     assert page["count"] == run.total_trades
     assert len(page["results"]) == min(50, run.total_trades)
@@ -195,7 +177,7 @@ def test_trades_are_paginated_and_equity_is_downsampled(alice, alice_spec):
 
 def test_cancel_a_queued_run_then_409(alice, alice_spec):
     run = services.run_enqueue(spec=alice_spec, owner=alice)
-    client = client_for(alice)
+    client = token_client(alice)
     response = client.post(f"/api/v1/runs/{run.pk}/cancel/")
     assert response.status_code == 200
     assert response.json()["status"] == JobStatus.CANCELLED
@@ -205,13 +187,13 @@ def test_cancel_a_queued_run_then_409(alice, alice_spec):
 
 
 def test_unknown_api_paths_answer_json_404(alice):
-    response = client_for(alice).get("/api/v1/nothing-here/")
+    response = token_client(alice).get("/api/v1/nothing-here/")
     assert response.status_code == 404
     assert response.json() == {"detail": "not found"}
 
 
 def test_openapi_schema_and_docs_are_served(alice):
-    client = client_for(alice)
+    client = token_client(alice)
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/runs/" in schema.content

@@ -15,8 +15,15 @@ from backtests import services
 from backtests.models import BacktestRun
 from jobs.models import JobStatus
 from specs.services import spec_apply
-from tests.backtests.runs.test_api import client_for
-from tests.factories import PASSWORD, backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import (
+    PASSWORD,
+    backtest_data,
+    make_spec,
+    make_user,
+    random_walk_candles,
+    store_candles,
+    token_client,
+)
 
 SYMBOL = "TEST-COVER"
 HOUR = 3_600_000
@@ -99,14 +106,14 @@ def test_the_api_and_the_report_show_the_period_used_and_the_gaps():
     owner = make_user("cov")
     _store_with_a_hole()
     run = _run(owner, end="2024-02-11T16:00:00Z")
-    body = client_for(owner).get(f"/api/v1/runs/{run.pk}/").json()
+    body = token_client(owner).get(f"/api/v1/runs/{run.pk}/").json()
     assert body["data_start"] == "2024-01-01T00:00:00Z"
     assert body["data_end"] == "2024-01-21T19:00:00Z"
     assert body["expected_bars"] == 1000
     assert len(body["warnings"]) == 2
     assert [g["where"] for g in body["coverage"]["gaps"]] == ["inside", "end"]
     assert body["statistics"]["probabilistic_sharpe_ratio"] is not None
-    listed = client_for(owner).get("/api/v1/runs/").json()["results"][0]
+    listed = token_client(owner).get("/api/v1/runs/").json()["results"][0]
     assert listed["warnings"] == body["warnings"] and listed["data_end"] == body["data_end"]
 
     web = Client()

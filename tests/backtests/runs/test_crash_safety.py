@@ -20,11 +20,10 @@ from django_q.conf import Conf
 from backtests import services
 from backtests.models import BacktestRun
 from backtests.run_config import backtest_spec_for
-from engine.runner import run_backtest
 from jobs.models import JobStatus
 from marketdata.read import candles_load
 from specs.services import spec_apply
-from strategies.registry import get_strategy
+from tests.factories import engine_result
 from tests.qcluster import Cluster, PrivateRedis, broker_to, poll_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -74,14 +73,7 @@ def _assert_clean(runs: list[BacktestRun]) -> None:
     """Each run's metrics are those of the same run done in this process, undisturbed."""
     candles = candles_load("BTC-USD", "15m", "2021-10-01", "2021-12-29")
     for run in runs:
-        expected = run_backtest(
-            candles,
-            get_strategy("hyperrsi"),
-            run.config["params"],
-            run.config["execution"],
-            timeframe_minutes=15,
-        )
-        assert run.metrics == expected.metrics, run.pk
+        assert run.metrics == engine_result(run, candles, timeframe_minutes=15).metrics, run.pk
 
 
 def test_a_cluster_killed_with_ten_runs_queued_and_two_running_loses_none(example, sleepy):
@@ -188,11 +180,7 @@ def test_qcluster_waits_for_a_broker_that_is_not_up_yet_then_works(example, monk
         redis.kill()
         cluster = Cluster(workers=1, extra_env={"REDIS_URL": redis.url})
         try:
-            deadline = time.monotonic() + 30
-            while not any("waiting for broker" in line for line in cluster.log):
-                assert cluster.proc.poll() is None, cluster.tail()
-                assert time.monotonic() < deadline, cluster.tail()
-                time.sleep(0.1)
+            cluster.wait_for_line("waiting for broker")
             time.sleep(3)
             assert cluster.proc.poll() is None  # still waiting, not gone
             redis.start()
@@ -211,10 +199,6 @@ def test_qcluster_says_it_waits_for_a_database_that_does_not_answer(example):
         dead = s.getsockname()[1]
     cluster = Cluster(workers=1, extra_env={"DATABASE_URL": f"postgres://postgres@127.0.0.1:{dead}/nothing"})
     try:
-        deadline = time.monotonic() + 30
-        while not any("waiting for database" in line for line in cluster.log):
-            assert cluster.proc.poll() is None, cluster.tail()
-            assert time.monotonic() < deadline, cluster.tail()
-            time.sleep(0.1)
+        cluster.wait_for_line("waiting for database")
     finally:
         cluster.kill()

@@ -16,13 +16,11 @@ from django_q.models import Schedule
 from backtests import services
 from backtests.models import BacktestRun, Trade
 from backtests.run_config import RunConfigError
-from engine.runner import run_backtest
 from jobs import doorbell
 from jobs.housekeeping import housekeeping_pass
 from jobs.models import JobStatus
 from marketdata.read import candles_load
-from strategies.registry import get_strategy
-from tests.factories import backtest_data, make_spec, make_user, random_walk_candles, store_candles
+from tests.factories import engine_result, make_user, walk_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +34,8 @@ def owner():
 
 @pytest.fixture
 def spec(owner):
-    store_candles(SYMBOL, "1h", random_walk_candles(1500, timeframe="1h", seed=7))
-    return make_spec(
-        owner, data=backtest_data("ema-runs", symbol=SYMBOL, start="2024-01-01", end="2024-03-01")
+    return walk_spec(
+        owner, "ema-runs", symbol=SYMBOL, bars=1500, seed=7, start="2024-01-01", end="2024-03-01"
     )
 
 
@@ -55,13 +52,7 @@ def test_it_runs_a_queued_run_to_succeeded_with_the_engines_results(
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED, run.error
     candles = candles_load(SYMBOL, "1h", "2024-01-01", "2024-03-01")
-    expected = run_backtest(
-        candles,
-        get_strategy("ema_cross"),
-        run.config["params"],
-        run.config["execution"],
-        timeframe_minutes=60,
-    )
+    expected = engine_result(run, candles, timeframe_minutes=60)
     assert run.metrics == expected.metrics
     assert run.total_trades == expected.metrics["total_trades"] > 0
     assert run.candle_count == len(candles.ts) == 24 * 60
