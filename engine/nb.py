@@ -50,10 +50,12 @@ _HIT_TAKE_PROFIT = 2
 # import nothing but numpy and numba, so no namedtuple):
 #
 # params, built once by ``sim_params``:
-#   (opposite_mode, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq)
+#   (opposite_mode, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq,
+#    bust_cash)
 #   slip = slippage_bps * 1e-4; sl_frac/tp_frac = percent / 100 (NaN = none);
 #   liq_move = 1/leverage - maintenance_margin_rate, the adverse move to liquidation;
-#   has_liq = leverage > 1.
+#   has_liq = leverage > 1; bust_cash = initial capital * BUST_FRACTION, the cash at or
+#   below which no position opens.
 # state, between bars (``sim_start``, then each ``sim_bar``):
 #   (side, entry_idx, entry_price, qty, entry_fee, margin, adverse, adverse_is_liq,
 #    take_profit, cash, k)
@@ -62,6 +64,11 @@ _HIT_TAKE_PROFIT = 2
 #   trade's pnl and fees; margin = notional / leverage; adverse = the nearer of the stop
 #   and the liquidation price; take_profit +/-inf when none; cash = initial capital +
 #   realised pnl - every fee paid; k = trades written so far.
+# A run whose cash is down to this fraction of its initial capital is bust: no position
+# opens. Not zero: a liquidation at position_size 1 leaves cash - fee - margin, zero in
+# exact arithmetic but a rounding residue of either sign in floats (seen: 1.7e-12 of
+# 10,000), which would otherwise open positions of no size, bar after bar.
+BUST_FRACTION = 1e-9
 SIDE = 0  # state[SIDE]: the one field callers read, besides CASH and N_TRADES
 CASH = 9
 N_TRADES = 10
@@ -181,6 +188,7 @@ def sim_params(  # noqa: PLR0917 (Numba: positional)
     stop_loss_pct,
     take_profit_pct,
     maintenance_margin_rate,
+    initial_capital,
 ):
     """The params tuple of a run (see the layout above); the arguments as in ``simulate_nb``."""
     return (
@@ -193,6 +201,7 @@ def sim_params(  # noqa: PLR0917 (Numba: positional)
         take_profit_pct / 100.0,
         1.0 / leverage - maintenance_margin_rate,
         leverage > 1.0,
+        initial_capital * BUST_FRACTION,
     )
 
 
@@ -203,6 +212,7 @@ def sim_setup(xrec):
     params = sim_params(
         np.int64(xrec[X_OPPOSITE]), xrec[X_FEE_RATE], xrec[X_SLIPPAGE_BPS], xrec[X_POSITION_SIZE],
         xrec[X_LEVERAGE], xrec[X_STOP_LOSS], xrec[X_TAKE_PROFIT], xrec[X_MAINTENANCE_MARGIN_RATE],
+        xrec[X_INITIAL_CAPITAL],
     )  # fmt: skip
     return params, xrec[X_INITIAL_CAPITAL], np.int64(xrec[X_FILL]) == FILL_NEXT_OPEN
 
@@ -241,7 +251,7 @@ def _enter(state, params, i, price, side):
     """Open ``side`` at bar ``i`` at ``price`` (before slippage) from a flat ``state``."""
     cash = state[9]
     k = state[10]
-    _, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq = params
+    _, fee_rate, slip, position_size, leverage, sl_frac, tp_frac, liq_move, has_liq, _ = params
     entry_price = price * (1.0 + side * slip)
     notional = cash * position_size * leverage / (1.0 + leverage * fee_rate)
     qty = notional / entry_price
@@ -284,7 +294,7 @@ def _on_signal(state, params, i, price, sig):
     if close_cur:
         state, trade = _exit(state, params, i, price * (1.0 - side * params[2]), EXIT_SIGNAL)
         closed = True
-    if open_new and state[9] > 0.0:
+    if open_new and state[9] > params[9]:
         state = _enter(state, params, i, price, sig)
     return state, closed, trade
 
@@ -448,7 +458,8 @@ def simulate_nb(ts, open_, high, low, close, signals, xrec, equity_out, trades_o
     fee (reason END), and equity_out[n-1] is re-marked to the resulting cash.
 
     Sizing: entries happen only when flat (a reversal closes first), so the equity at the
-    fill is the cash; entries are skipped while cash <= 0 (bust). notional = cash *
+    fill is the cash; entries are skipped while cash <= initial_capital * BUST_FRACTION
+    (bust: 1e-9, a rounding residue of zero). notional = cash *
     position_size * leverage / (1 + leverage * fee_rate), quantity = notional / fill
     price, entry fee = notional * fee_rate, margin = notional / leverage, so margin +
     entry fee = cash * position_size. Levels are fractions of the fill price (slippage

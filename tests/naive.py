@@ -243,7 +243,9 @@ def naive_simulate(  # noqa: PLR0917 (the columns and the signals, like the kern
             if p.side == SHORT:
                 gross = -gross
             exit_fee = exit_price * p.quantity * fee_rate
-        cash = cash + gross - exit_fee
+        # (gross - exit_fee) first, as the kernel adds it: a liquidation at position_size
+        # 1 leaves a rounding residue of zero, whose sign depends on this order
+        cash = cash + (gross - exit_fee)
         pnl = gross - p.entry_fee - exit_fee
         trades.append(
             {
@@ -267,7 +269,8 @@ def naive_simulate(  # noqa: PLR0917 (the columns and the signals, like the kern
     def open_position(side: int, i: int, price: float) -> None:
         nonlocal cash, pos
         equity_now = cash  # flat at every entry: a reversal has closed first
-        if equity_now <= 0:
+        # bust: nothing left, or a rounding residue of nothing (1e-9 of the capital)
+        if equity_now <= initial_capital * 1e-9:
             return
         fill_price = price * (1 + s) if side == LONG else price * (1 - s)
         notional = equity_now * position_size * leverage / (1 + leverage * fee_rate)
