@@ -250,27 +250,24 @@ class _Parser:
         return fn
 
     def or_expr(self) -> tuple[Fn, str]:
-        start = self.token.position
-        left = self.and_expr()
-        if not self.at("keyword", "or"):
-            return left
-        fn = self.logical_operand(left, "or", start)
-        while self.at("keyword", "or"):
-            self.take()
-            position = self.token.position
-            fn = _or(fn, self.logical_operand(self.and_expr(), "or", position))
-        return fn, _BOOLEAN
+        return self.logical_chain("or", self.and_expr, _or)
 
     def and_expr(self) -> tuple[Fn, str]:
+        return self.logical_chain("and", self.not_expr, _and)
+
+    def logical_chain(
+        self, word: str, operand: Callable[[], tuple[Fn, str]], combine: Callable[[Fn, Fn], Fn]
+    ) -> tuple[Fn, str]:
+        """``operand (word operand)*``: one operand as it is, or their ``combine``, a condition."""
         start = self.token.position
-        left = self.not_expr()
-        if not self.at("keyword", "and"):
+        left = operand()
+        if not self.at("keyword", word):
             return left
-        fn = self.logical_operand(left, "and", start)
-        while self.at("keyword", "and"):
+        fn = self.logical_operand(left, word, start)
+        while self.at("keyword", word):
             self.take()
             position = self.token.position
-            fn = _and(fn, self.logical_operand(self.not_expr(), "and", position))
+            fn = combine(fn, self.logical_operand(operand(), word, position))
         return fn, _BOOLEAN
 
     def not_expr(self) -> tuple[Fn, str]:
@@ -291,18 +288,17 @@ class _Parser:
         return _chain(operands, ops), _BOOLEAN
 
     def sum(self) -> tuple[Fn, str]:
-        fn, kind = self.product()
-        while self.at("op", "+", "-"):
-            op = _BINARY[self.take().text]
-            right, _ = self.product()
-            fn, kind = _binary(op, fn, right), _NUMBER
-        return fn, kind
+        return self.arithmetic_chain(("+", "-"), self.product)
 
     def product(self) -> tuple[Fn, str]:
-        fn, kind = self.unary()
-        while self.at("op", "*", "/"):
+        return self.arithmetic_chain(("*", "/"), self.unary)
+
+    def arithmetic_chain(self, ops: tuple[str, ...], operand: Callable[[], tuple[Fn, str]]) -> tuple[Fn, str]:
+        """``operand (op operand)*``, left to right: one operand as it is, else a number."""
+        fn, kind = operand()
+        while self.at("op", *ops):
             op = _BINARY[self.take().text]
-            right, _ = self.unary()
+            right, _ = operand()
             fn, kind = _binary(op, fn, right), _NUMBER
         return fn, kind
 
