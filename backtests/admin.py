@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from backtests import services
 from backtests.models import BacktestRun
 from engine.format import integer, metric_label, metric_value, overrides_text
+from jobs.admin_columns import JobAdmin, metric_column
 
 TRADES_PER_PAGE = 50
 MAX_COMPARE = 6
@@ -23,7 +24,7 @@ admin.site.enable_nav_sidebar = False
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(admin.ModelAdmin):
+class BacktestRunAdmin(JobAdmin):
     list_display = (
         "id",
         "spec_version",
@@ -87,19 +88,14 @@ class BacktestRunAdmin(admin.ModelAdmin):
     )
     change_form_template = "admin/backtests/backtestrun/change_form.html"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    total_return_col = metric_column("total_return", "return")
+    sharpe_col = metric_column("sharpe_ratio", "Sharpe")
+    max_drawdown_col = metric_column("max_drawdown", "max DD")
+    win_rate_col = metric_column("win_rate", "win rate")
 
     @admin.display(description="spec", ordering="spec__name")
     def spec_version(self, run):
         return format_html('<span style="white-space: nowrap">{} v{}</span>', run.spec.name, run.spec.version)
-
-    @admin.display(description="market", ordering="symbol")
-    def market(self, run):
-        return format_html('<span style="white-space: nowrap">{} {}</span>', run.symbol, run.timeframe)
 
     @admin.display(description="trades", ordering="total_trades")
     def trades_col(self, run):
@@ -156,22 +152,6 @@ class BacktestRunAdmin(admin.ModelAdmin):
             ((name, "null" if value is None else f"{value:.6g}") for name, value in run.statistics.items()),
         )
         return format_html("<table>{}</table>", rows)
-
-    @admin.display(description="return", ordering="total_return")
-    def total_return_col(self, run):
-        return metric_value("total_return", run.total_return)
-
-    @admin.display(description="Sharpe", ordering="sharpe_ratio")
-    def sharpe_col(self, run):
-        return metric_value("sharpe_ratio", run.sharpe_ratio)
-
-    @admin.display(description="max DD", ordering="max_drawdown")
-    def max_drawdown_col(self, run):
-        return metric_value("max_drawdown", run.max_drawdown)
-
-    @admin.display(description="win rate", ordering="win_rate")
-    def win_rate_col(self, run):
-        return metric_value("win_rate", run.win_rate)
 
     @admin.display(description="candles", ordering="candle_count")
     def candles_col(self, run):

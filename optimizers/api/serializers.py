@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from jobs.api import absolute_links, absolute_url
 from optimizers.models import TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
 from specs.api.serializers import SpecRefField
 
@@ -79,19 +80,17 @@ class SweepSerializer(serializers.ModelSerializer):
         }
 
     def get_links(self, run) -> dict:
-        request = self.context.get("request")
-
-        def absolute(path: str) -> str:
-            return request.build_absolute_uri(path) if request else path
-
         base = f"/api/v1/sweeps/{run.pk}/"
-        return {
-            "trials": absolute(base + "trials/"),
-            "cancel": absolute(base + "cancel/"),
-            "promote": absolute(base + "promote/"),
-            "resume": absolute(base + "resume/"),
-            "report": absolute(f"/sweeps/{run.pk}/"),
-        }
+        return absolute_links(
+            self.context.get("request"),
+            {
+                "trials": base + "trials/",
+                "cancel": base + "cancel/",
+                "promote": base + "promote/",
+                "resume": base + "resume/",
+                "report": f"/sweeps/{run.pk}/",
+            },
+        )
 
 
 class SweepDetailSerializer(SweepSerializer):
@@ -151,10 +150,8 @@ class PromotionSerializer(serializers.Serializer):
     )
 
     def get_run(self, promotion) -> dict:
-        request = self.context.get("request")
-        path = f"/api/v1/runs/{promotion.run.pk}/"
         return {
             "id": promotion.run.pk,
             "status": promotion.run.status,
-            "url": request.build_absolute_uri(path) if request else path,
+            "url": absolute_url(self.context.get("request"), f"/api/v1/runs/{promotion.run.pk}/"),
         }
