@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -17,6 +18,11 @@ from jobs.admin_columns import JobAdmin, metric_column
 
 TRADES_PER_PAGE = 50
 MAX_COMPARE = 6
+
+
+def _table(row: str, rows: Iterable[Sequence[object]], *, table: str = "<table>{}</table>") -> str:
+    """``rows`` in the HTML ``row`` format (every value escaped), in ``table``."""
+    return format_html(table, format_html_join("", row, rows))
 
 
 # The admin's wide tables need the page's width more than a second navigation column.
@@ -133,25 +139,20 @@ class BacktestRunAdmin(JobAdmin):
         gaps = (run.coverage or {}).get("gaps") or []
         if not gaps:
             return "none"
-        rows = format_html_join(
-            "",
+        return _table(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((g["where"], g["start"], g["end"], g["missing_bars"]) for g in gaps),
-        )
-        return format_html(
-            "<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>", rows
+            table="<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>",
         )
 
     @admin.display(description="return statistics")
     def statistics_table(self, run):
         if not run.statistics:
             return "—"
-        rows = format_html_join(
-            "",
+        return _table(
             "<tr><th>{}</th><td>{}</td></tr>",
             ((name, "null" if value is None else f"{value:.6g}") for name, value in run.statistics.items()),
         )
-        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="candles", ordering="candle_count")
     def candles_col(self, run):
@@ -178,15 +179,13 @@ class BacktestRunAdmin(JobAdmin):
     def metrics_table(self, run):
         if not run.metrics:
             return "—"
-        rows = format_html_join(
-            "",
+        return _table(
             '<tr><th title="{}">{}</th><td style="text-align: right">{}</td></tr>',
             (
                 (name, metric_label(name), metric_value(name, value))
                 for name, value in run.ordered_metrics.items()
             ),
         )
-        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="links")
     def links(self, run):

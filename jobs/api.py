@@ -2,8 +2,9 @@
 the 202 answer of a job queued, and absolute links.
 
 A job kind's viewset sets ``model``, its serializers, ``list_filters`` (exact
-filters of its list) and ``visible`` (the rows a user may see), and declares its own
-actions; ``query()`` is ``inputs.query.QueryParamsMixin``'s.
+filters of its list), ``visible`` (the rows a user may see) and ``enqueue`` (what a
+create queues), and declares its own actions; its OpenAPI parameters and bodies by
+``extend_schema_view``. ``query()`` is ``inputs.query.QueryParamsMixin``'s.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from inputs.query import QueryParamsMixin
+from jobs.errors import JobError
 from jobs.models import Job
 
 
@@ -28,15 +31,28 @@ def absolute_links(request, links: dict[str, str]) -> dict[str, str]:
     return {name: absolute_url(request, path) for name, path in links.items()}
 
 
+class SpecRefSerializer(serializers.Serializer):
+    """The exact spec version a job runs (a run's Backtest; a sweep's Sweep and its base Backtest)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    version = serializers.IntegerField()
+
+
 class JobViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     # No class docstring: drf-spectacular would show it as every job API's description.
     model: type[Job]
     detail_serializer_class: type[serializers.Serializer]
     create_serializer_class: type[serializers.Serializer]
     list_filters: tuple[str, ...] = ("status",)
+    enqueue_errors: type[JobError] = JobError
 
     def visible(self, user) -> Any:
         """The jobs ``user`` may see (a 404 for the others)."""
+        raise NotImplementedError
+
+    def enqueue(self, user, body: dict[str, Any]) -> Job:
+        """Queue the job a create's validated ``body`` asks for (``enqueue_errors``: a 400)."""
         raise NotImplementedError
 
     def ordered(self, jobs, ordering: str):
@@ -65,6 +81,15 @@ class JobViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         if self.action == "create":
             return self.create_serializer_class
         return self.serializer_class
+
+    def create(self, request):
+        body = self.create_serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            job = self.enqueue(request.user, body.validated_data)
+        except self.enqueue_errors as exc:
+            raise ValidationError(exc.as_dict()) from exc
+        return self.accepted(request, job)
 
     def accepted(self, request, job: Job) -> Response:
         """202 with the queued job's detail, its URL in ``Location``."""

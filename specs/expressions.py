@@ -139,30 +139,28 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _and(left: Fn, right: Fn) -> Fn:
+def _short_circuit(left: Fn, right: Fn, decided_by: bool, elementwise: Callable[[Any, Any], Any]) -> Fn:
+    """``left``, and ``right`` only when a scalar ``left`` does not already decide (is
+    not ``decided_by``: False for ``and``, True for ``or``); over arrays, elementwise."""
+
     def evaluate(values: Mapping[str, Any]) -> Any:
         a = left(values)
-        if not _is_array(a) and not a:
-            return False
+        if not _is_array(a) and bool(a) is decided_by:
+            return decided_by
         b = right(values)
         if _is_array(a) or _is_array(b):
-            return np.logical_and(a, b)
+            return elementwise(a, b)
         return bool(b)
 
     return evaluate
+
+
+def _and(left: Fn, right: Fn) -> Fn:
+    return _short_circuit(left, right, False, np.logical_and)
 
 
 def _or(left: Fn, right: Fn) -> Fn:
-    def evaluate(values: Mapping[str, Any]) -> Any:
-        a = left(values)
-        if not _is_array(a) and a:
-            return True
-        b = right(values)
-        if _is_array(a) or _is_array(b):
-            return np.logical_or(a, b)
-        return bool(b)
-
-    return evaluate
+    return _short_circuit(left, right, True, np.logical_or)
 
 
 def _not(operand: Fn) -> Fn:

@@ -10,14 +10,8 @@ from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
 from engine.runner import TRADE_KEYS
 from engine.timestamps import datetime_to_ms
-from jobs.api import absolute_links
+from jobs.api import SpecRefSerializer, absolute_links
 from specs.api.serializers import SpecRefField
-
-
-class SpecRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    version = serializers.IntegerField()
 
 
 class RunSerializer(serializers.ModelSerializer):

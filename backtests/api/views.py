@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -58,6 +57,10 @@ class TradesQuery(serializers.Serializer):
     format = choice_filter(["json", "csv", "parquet"], "The same as the Accept header.", allow_blank=False)
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[RunListQuery]),
+    create=extend_schema(request=RunCreateSerializer, responses={202: RunDetailSerializer}),
+)
 class RunViewSet(JobViewSet):
     """Backtest runs of the requesting user (staff: everyone's); another user's is a 404."""
 
@@ -66,6 +69,7 @@ class RunViewSet(JobViewSet):
     detail_serializer_class = RunDetailSerializer
     create_serializer_class = RunCreateSerializer
     list_filters = FILTERS
+    enqueue_errors = RunConfigError
     query_serializers = {"list": RunListQuery, "equity": EquityQuery, "trades": TradesQuery}
 
     def visible(self, user):
@@ -78,24 +82,9 @@ class RunViewSet(JobViewSet):
             f.desc(nulls_last=True) if ordering.startswith("-") else f.asc(nulls_last=True), "-id"
         )
 
-    @extend_schema(parameters=[RunListQuery])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=RunCreateSerializer, responses={202: RunDetailSerializer})
-    def create(self, request):
-        body = RunCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            spec = backtest_spec_for(
-                request.user, body.validated_data["spec"], body.validated_data.get("version")
-            )
-            run = services.run_enqueue(
-                spec=spec, owner=request.user, overrides=body.validated_data["overrides"]
-            )
-        except RunConfigError as exc:
-            raise ValidationError(exc.as_dict()) from exc
-        return self.accepted(request, run)
+    def enqueue(self, user, body):
+        spec = backtest_spec_for(user, body["spec"], body.get("version"))
+        return services.run_enqueue(spec=spec, owner=user, overrides=body["overrides"])
 
     @extend_schema(request=None, responses={200: RunSerializer, 409: None})
     @action(detail=True, methods=["post"])

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from jobs.api import absolute_links, absolute_url
+from jobs.api import SpecRefSerializer, absolute_links, absolute_url
 from optimizers.models import TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
 from specs.api.serializers import SpecRefField
 
 
-class SweepSpecRefSerializer(serializers.Serializer):
-    """An exact spec version (named apart from the runs API's: the schema has one of each)."""
-
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    version = serializers.IntegerField()
-
-
 class SweepSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:sweep-detail")
-    spec = SweepSpecRefSerializer(read_only=True)
-    backtest = SweepSpecRefSerializer(source="backtest_spec", read_only=True)
+    spec = SpecRefSerializer(read_only=True)
+    backtest = SpecRefSerializer(source="backtest_spec", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
     objective = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
@@ -140,7 +132,7 @@ class TrialSerializer(serializers.ModelSerializer):
 class PromotionSerializer(serializers.Serializer):
     trial = serializers.IntegerField(source="trial.pk")
     params = serializers.JSONField(source="trial.params")
-    spec = SweepSpecRefSerializer()
+    spec = SpecRefSerializer()
     action = serializers.CharField()
     run = serializers.SerializerMethodField()
     warnings = serializers.ListField(

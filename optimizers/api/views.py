@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -38,6 +38,10 @@ class TrialListQuery(serializers.Serializer):
     ordering = ordering_filter(TRIAL_ORDER_FIELDS, what="trials")
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[SweepListQuery]),
+    create=extend_schema(request=SweepCreateSerializer, responses={202: SweepDetailSerializer}),
+)
 class SweepViewSet(JobViewSet):
     """Sweeps of the requesting user (staff: everyone's); another user's is a 404."""
 
@@ -46,25 +50,15 @@ class SweepViewSet(JobViewSet):
     detail_serializer_class = SweepDetailSerializer
     create_serializer_class = SweepCreateSerializer
     list_filters = ("status", "method")
+    enqueue_errors = services.SweepError
     query_serializers = {"list": SweepListQuery, "trials": TrialListQuery}
 
     def visible(self, user):
         return sweeps_visible_to(user)
 
-    @extend_schema(parameters=[SweepListQuery])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=SweepCreateSerializer, responses={202: SweepDetailSerializer})
-    def create(self, request):
-        body = SweepCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            spec = services.sweep_spec_for(request.user, body.validated_data["spec"])
-            run = services.sweep_create(spec=spec, owner=request.user)
-        except services.SweepError as exc:
-            raise ValidationError(exc.as_dict()) from exc
-        return self.accepted(request, sweeps_visible_to(request.user).get(pk=run.pk))
+    def enqueue(self, user, body):
+        run = services.sweep_create(spec=services.sweep_spec_for(user, body["spec"]), owner=user)
+        return sweeps_visible_to(user).get(pk=run.pk)
 
     @extend_schema(parameters=[TrialListQuery], responses={200: TrialSerializer(many=True)})
     @action(detail=True, methods=["get"])
