@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -13,9 +14,15 @@ from django.utils.html import format_html, format_html_join
 from backtests import services
 from backtests.models import BacktestRun
 from engine.format import integer, metric_label, metric_value, overrides_text
+from jobs.admin_columns import JobAdmin, metric_column
 
 TRADES_PER_PAGE = 50
 MAX_COMPARE = 6
+
+
+def _table(row: str, rows: Iterable[Sequence[object]], *, table: str = "<table>{}</table>") -> str:
+    """``rows`` in the HTML ``row`` format (every value escaped), in ``table``."""
+    return format_html(table, format_html_join("", row, rows))
 
 
 # The admin's wide tables need the page's width more than a second navigation column.
@@ -23,7 +30,7 @@ admin.site.enable_nav_sidebar = False
 
 
 @admin.register(BacktestRun)
-class BacktestRunAdmin(admin.ModelAdmin):
+class BacktestRunAdmin(JobAdmin):
     list_display = (
         "id",
         "spec_version",
@@ -87,19 +94,14 @@ class BacktestRunAdmin(admin.ModelAdmin):
     )
     change_form_template = "admin/backtests/backtestrun/change_form.html"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    total_return_col = metric_column("total_return", "return")
+    sharpe_col = metric_column("sharpe_ratio", "Sharpe")
+    max_drawdown_col = metric_column("max_drawdown", "max DD")
+    win_rate_col = metric_column("win_rate", "win rate")
 
     @admin.display(description="spec", ordering="spec__name")
     def spec_version(self, run):
         return format_html('<span style="white-space: nowrap">{} v{}</span>', run.spec.name, run.spec.version)
-
-    @admin.display(description="market", ordering="symbol")
-    def market(self, run):
-        return format_html('<span style="white-space: nowrap">{} {}</span>', run.symbol, run.timeframe)
 
     @admin.display(description="trades", ordering="total_trades")
     def trades_col(self, run):
@@ -137,41 +139,20 @@ class BacktestRunAdmin(admin.ModelAdmin):
         gaps = (run.coverage or {}).get("gaps") or []
         if not gaps:
             return "none"
-        rows = format_html_join(
-            "",
+        return _table(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((g["where"], g["start"], g["end"], g["missing_bars"]) for g in gaps),
-        )
-        return format_html(
-            "<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>", rows
+            table="<table><tr><th>where</th><th>from</th><th>to (excluded)</th><th>bars</th></tr>{}</table>",
         )
 
     @admin.display(description="return statistics")
     def statistics_table(self, run):
         if not run.statistics:
             return "—"
-        rows = format_html_join(
-            "",
+        return _table(
             "<tr><th>{}</th><td>{}</td></tr>",
             ((name, "null" if value is None else f"{value:.6g}") for name, value in run.statistics.items()),
         )
-        return format_html("<table>{}</table>", rows)
-
-    @admin.display(description="return", ordering="total_return")
-    def total_return_col(self, run):
-        return metric_value("total_return", run.total_return)
-
-    @admin.display(description="Sharpe", ordering="sharpe_ratio")
-    def sharpe_col(self, run):
-        return metric_value("sharpe_ratio", run.sharpe_ratio)
-
-    @admin.display(description="max DD", ordering="max_drawdown")
-    def max_drawdown_col(self, run):
-        return metric_value("max_drawdown", run.max_drawdown)
-
-    @admin.display(description="win rate", ordering="win_rate")
-    def win_rate_col(self, run):
-        return metric_value("win_rate", run.win_rate)
 
     @admin.display(description="candles", ordering="candle_count")
     def candles_col(self, run):
@@ -198,15 +179,13 @@ class BacktestRunAdmin(admin.ModelAdmin):
     def metrics_table(self, run):
         if not run.metrics:
             return "—"
-        rows = format_html_join(
-            "",
+        return _table(
             '<tr><th title="{}">{}</th><td style="text-align: right">{}</td></tr>',
             (
                 (name, metric_label(name), metric_value(name, value))
                 for name, value in run.ordered_metrics.items()
             ),
         )
-        return format_html("<table>{}</table>", rows)
 
     @admin.display(description="links")
     def links(self, run):

@@ -14,16 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.runner import BacktestResult, Candles, run_backtest
+from backtests.run_config import config_backtest
+from engine.runner import BacktestResult, Candles
 from engine.timestamps import datetime_to_ms
 from marketdata.parse import CandleFileError
 from marketdata.parse_file import file_read
-from marketdata.timeframes import timeframe_minutes
 from marketdata.validate import candles_validate
 from specs.errors import SpecValidationError
 from specs.normalise import parse_instant
 from specs.validation import validate_text
-from strategies.registry import get_strategy
 
 
 class FileRunError(Exception):
@@ -95,13 +94,7 @@ def run_spec_file(
         candles_path, timeframe=market["timeframe"], start=market["start"], end=market["end"]
     )
     try:
-        result = run_backtest(
-            candles,
-            get_strategy(doc["strategy"]),
-            doc["params"],
-            doc["execution"],
-            timeframe_minutes=timeframe_minutes(market["timeframe"]),
-        )
+        result = config_backtest(candles, doc)
     except ValueError as exc:
         raise FileRunError(str(exc)) from None
     return result, doc

@@ -1,7 +1,8 @@
 """A backtest run: one Backtest spec version executed over stored candles.
 
 Its lifecycle (``queued → running → succeeded | failed | errored | cancelled``), the
-claim, the heartbeat and the doorbell are the shared ones of ``jobs.models``.
+claim, the heartbeat and the doorbell are the shared ones of ``jobs.models``, and so
+are the fields a sweep has too (``MarketJob``: config, candle count, coverage).
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ from django.db import models
 from django.urls import reverse
 
 from engine.enums import METRIC_NAMES
-from jobs.models import Delivery, Job
-from specs.owners import OwnedQuerySet
+from jobs.models import Delivery, MarketJob
 
 
 def _metric():
     return models.FloatField(null=True, blank=True, db_index=True)
 
 
-class BacktestRun(Job, Delivery):
+class BacktestRun(MarketJob, Delivery):
     JOB_KIND = "run"
     TASK = "backtests.tasks.execute_run"
     TASK_LABEL = "backtest-run"
@@ -32,10 +32,7 @@ class BacktestRun(Job, Delivery):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backtest_runs"
     )
-    objects = OwnedQuerySet.as_manager()
     overrides = models.JSONField(default=dict, blank=True)
-    # The effective configuration (spec data with overrides applied): what ran.
-    config = models.JSONField(default=dict)
     strategy = models.CharField(max_length=64, db_index=True)
     symbol = models.CharField(max_length=64, db_index=True)
     timeframe = models.CharField(max_length=8, db_index=True)
@@ -49,17 +46,12 @@ class BacktestRun(Job, Delivery):
     load_seconds = models.FloatField(null=True, blank=True)
     engine_seconds = models.FloatField(null=True, blank=True)
     save_seconds = models.FloatField(null=True, blank=True)
-    candle_count = models.IntegerField(null=True, blank=True)
     # Which ranges of the candles came from which source (marketdata.read.Candles.sources).
     data_sources = models.JSONField(default=dict, blank=True)
-    # Coverage truth (marketdata.coverage.period_coverage): the bars actually used, the
-    # bar slots the period holds, each run of missing bars, and the warnings a reader
-    # must see (coverage below the spec's threshold; see docs/specs.md).
+    # The bars actually used and the bar slots the period holds (with ``coverage``).
     data_start = models.DateTimeField(null=True, blank=True)  # open time of the first bar used
     data_end = models.DateTimeField(null=True, blank=True)  # open time of the last bar used
     expected_bars = models.IntegerField(null=True, blank=True)
-    coverage = models.JSONField(null=True, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
     # Statistics of the per-bar returns beyond the contract table (engine.stats):
     # the probabilistic Sharpe ratio, skewness, kurtosis, the Sharpe convention.
     statistics = models.JSONField(null=True, blank=True)

@@ -8,10 +8,13 @@ parameter schema), so an override can never smuggle in what a spec could not.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobs.errors import JobError
 from specs.models import Spec, SpecNotFound
+
+if TYPE_CHECKING:
+    from engine.runner import BacktestResult, Candles
 
 OVERRIDABLE = ("params", "market", "execution")
 
@@ -63,3 +66,20 @@ def normalise_for_run(data: dict[str, Any]) -> dict[str, Any]:
     return {
         key: data.get(key) for key in ("strategy", "params", "market", "execution", "report") if key in data
     }
+
+
+def config_backtest(candles: Candles, config: dict[str, Any]) -> BacktestResult:
+    """The engine run of an effective configuration (or a spec file's normalised
+    Backtest) over ``candles``: its strategy plug-in, params and execution, the
+    annualised metrics on its market's timeframe."""
+    from engine.runner import run_backtest
+    from marketdata.timeframes import timeframe_minutes
+    from strategies.registry import get_strategy
+
+    return run_backtest(
+        candles,
+        get_strategy(config["strategy"]),
+        config["params"],
+        config["execution"],
+        timeframe_minutes=timeframe_minutes(config["market"]["timeframe"]),
+    )

@@ -15,11 +15,11 @@ import numpy as np
 from django.db import transaction
 
 from backtests.models import BacktestRun, RunEquity, Trade
-from backtests.run_config import effective_config
+from backtests.run_config import config_backtest, effective_config
 from backtests.series import preview_points
 from engine.enums import METRIC_NAMES
 from engine.errors import EngineInputError
-from engine.runner import BacktestResult, run_backtest
+from engine.runner import BacktestResult
 from engine.stats import run_statistics
 from engine.timestamps import ms_to_datetime
 from jobs.doorbell import ring
@@ -29,7 +29,7 @@ from jobs.models import JobStatus
 from marketdata.coverage import NotCovered, PeriodCoverage, coverage_enforce, market_coverage
 from marketdata.read import NoCandles, candles_load
 from marketdata.timeframes import timeframe_minutes, timeframe_ms
-from strategies.registry import StrategyError, UnknownStrategy, get_strategy
+from strategies.registry import StrategyError, UnknownStrategy
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,7 @@ def run_execute(*, run_id: int) -> ExecuteOutcome:
             coverage = market_coverage(candles.ts, market, step_ms=timeframe_ms(market["timeframe"]))
             _coverage_store(run_id, coverage, sources=candles.sources)
             coverage_enforce(coverage, market)
-            result = run_backtest(
-                candles,
-                get_strategy(config["strategy"]),
-                config["params"],
-                config["execution"],
-                timeframe_minutes=timeframe_minutes(market["timeframe"]),
-            )
+            result = config_backtest(candles, config)
             t2 = time.perf_counter()
         except USER_ERRORS as exc:
             BacktestRun.fail(run_id, error=str(exc), from_statuses=(JobStatus.RUNNING,))

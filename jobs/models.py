@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from jobs.context import REQUEST_ID_MAX_CHARS, current_request_id
 from jobs.signals import job_finished
+from specs.owners import OwnedQuerySet
 
 
 class JobStatus(models.TextChoices):
@@ -123,6 +124,30 @@ class Job(models.Model):
         # fails is logged, and never undoes or hides the transition.
         transaction.on_commit(lambda: job_finished.send(sender=cls, pk=pk, status=status), robust=True)
         return True
+
+
+class MarketJob(Job):
+    """A job that runs a spec version over one market's candles: a backtest run, a sweep.
+
+    The concrete model declares ``owner`` and ``spec`` (their reverse names are its
+    own), and ``strategy``, ``symbol`` and ``timeframe`` (copied from ``config`` for
+    lists and filters; runs index them).
+    """
+
+    # What runs: the spec's data, with a run's overrides applied or a sweep's base
+    # Backtest (strategy, params, market, execution) merged in.
+    config = models.JSONField(default=dict)
+    candle_count = models.IntegerField(null=True, blank=True)
+    # Coverage truth (marketdata.coverage.period_coverage) of the candles used: the bar
+    # slots the period holds, each run of missing bars, and the warnings a reader must
+    # see (coverage below the spec's threshold; see docs/specs.md).
+    coverage = models.JSONField(null=True, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
 
 
 class Delivery(models.Model):

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from engine.format import duration_seconds, metric_label, metric_value, timestamp
+from jobs.admin_columns import JobAdmin, ReadOnlyAdmin, metric_column
 from optimizers import services
 from optimizers.models import OptimizationRun, SweepChunk, Trial
 from optimizers.selectors import top_trials, trial_numbers
@@ -23,16 +24,8 @@ def _params(params) -> str:
     return ", ".join(f"{k}={v}" for k, v in (params or {}).items()) or "—"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(OptimizationRun)
-class OptimizationRunAdmin(ReadOnlyAdmin):
+class OptimizationRunAdmin(JobAdmin):
     list_display = (
         "id",
         "spec_version",
@@ -103,10 +96,6 @@ class OptimizationRunAdmin(ReadOnlyAdmin):
     @admin.display(description="spec", ordering="spec__name")
     def spec_version(self, run):
         return f"{run.spec.name} v{run.spec.version}"
-
-    @admin.display(description="market", ordering="symbol")
-    def market(self, run):
-        return format_html('<span style="white-space: nowrap">{} {}</span>', run.symbol, run.timeframe)
 
     @admin.display(description="queued (UTC)", ordering="queued_at")
     def queued_col(self, run):
@@ -288,6 +277,12 @@ class TrialAdmin(ReadOnlyAdmin):
     )
     exclude = ("params", "metrics", "oos_metrics")
 
+    return_col = metric_column("total_return", "return")
+    sharpe_col = metric_column("sharpe_ratio", "Sharpe")
+    max_drawdown_col = metric_column("max_drawdown", "max DD")
+    win_rate_col = metric_column("win_rate", "win rate")
+    profit_factor_col = metric_column("profit_factor", "PF")
+
     @admin.display(description="params")
     def params_text(self, trial):
         return _params(trial.params)
@@ -295,26 +290,6 @@ class TrialAdmin(ReadOnlyAdmin):
     @admin.display(description="objective", ordering="score")
     def objective_col(self, trial):
         return metric_value(trial.run.objective_metric, trial.objective)
-
-    @admin.display(description="return", ordering="total_return")
-    def return_col(self, trial):
-        return metric_value("total_return", trial.total_return)
-
-    @admin.display(description="Sharpe", ordering="sharpe_ratio")
-    def sharpe_col(self, trial):
-        return metric_value("sharpe_ratio", trial.sharpe_ratio)
-
-    @admin.display(description="max DD", ordering="max_drawdown")
-    def max_drawdown_col(self, trial):
-        return metric_value("max_drawdown", trial.max_drawdown)
-
-    @admin.display(description="win rate", ordering="win_rate")
-    def win_rate_col(self, trial):
-        return metric_value("win_rate", trial.win_rate)
-
-    @admin.display(description="PF", ordering="profit_factor")
-    def profit_factor_col(self, trial):
-        return metric_value("profit_factor", trial.profit_factor)
 
     @admin.display(description="metrics")
     def metrics_text(self, trial):

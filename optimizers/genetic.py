@@ -21,7 +21,7 @@ jumps to another value. Children that break a constraint are redrawn.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -202,13 +202,7 @@ class GenerationStats:
     evaluated: int  # new combinations evaluated for this generation
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "generation": self.generation,
-            "best": self.best,
-            "mean": self.mean,
-            "best_so_far": self.best_so_far,
-            "evaluated": self.evaluated,
-        }
+        return asdict(self)
 
 
 def generation_stats(

@@ -3,7 +3,7 @@
 Lifecycles (the shared ones of ``jobs.models``: every transition a guarded UPDATE on
 the expected current status; a final status is never overwritten):
 
-- OptimizationRun, a ``Job``: ``queued → running → succeeded | failed | errored | cancelled``.
+- OptimizationRun, a ``MarketJob``: ``queued → running → succeeded | failed | errored | cancelled``.
 - SweepChunk, a ``Delivery``: ``queued → running → done``; a ``running`` chunk whose
   worker stopped beating goes back to ``queued`` (the housekeeper; its ``attempts``
   counts claims).
@@ -18,8 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from jobs.models import Delivery, Job
-from specs.owners import OwnedQuerySet
+from jobs.models import Delivery, MarketJob
 
 
 class RankingIndex(models.Index):
@@ -63,16 +62,13 @@ TRIAL_METRIC_COLUMNS = (
 )
 
 
-class OptimizationRun(Job):
+class OptimizationRun(MarketJob):
     JOB_KIND = "sweep"
 
     spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="sweeps")
     backtest_spec = models.ForeignKey("specs.Spec", on_delete=models.PROTECT, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sweeps")
-    objects = OwnedQuerySet.as_manager()
     method = models.CharField(max_length=16, choices=SweepMethod.choices)
-    # What runs: the Sweep data plus the base Backtest's strategy/params/market/execution.
-    config = models.JSONField(default=dict)
     strategy = models.CharField(max_length=64)
     symbol = models.CharField(max_length=64)
     timeframe = models.CharField(max_length=8)
@@ -90,7 +86,6 @@ class OptimizationRun(Job):
     eval_seconds = models.FloatField(default=0.0)  # summed over chunks (kernel + indicators)
     # Set by the one coordinator that finalises (best, validation report, status).
     finalizing_at = models.DateTimeField(null=True, blank=True)
-    candle_count = models.IntegerField(null=True, blank=True)
 
     best_trial = models.ForeignKey(
         "Trial", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -108,10 +103,6 @@ class OptimizationRun(Job):
     # PBO, deflated Sharpe ratio, bootstrap interval, edge flags, verdict
     # (optimizers.services.overfitting), computed when the sweep ends.
     overfitting = models.JSONField(null=True, blank=True)
-    # The candles' coverage of the base Backtest's period (marketdata.coverage) and its
-    # warnings, as on a backtest run.
-    coverage = models.JSONField(null=True, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -6,9 +6,15 @@ command, the admin form and the API render the very same list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
+
+
+def public_dict(record: Any, renamed: Mapping[str, str]) -> dict[str, Any]:
+    """A dataclass's fields in their order, as the API and JSON name them: a field in
+    ``renamed`` under its public name (``doc_index`` is ``document``)."""
+    return {renamed.get(field.name, field.name): getattr(record, field.name) for field in fields(record)}
 
 
 @dataclass(frozen=True)
@@ -33,16 +39,7 @@ class SpecError:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "document": self.doc_index,
-            "kind": self.kind,
-            "name": self.name,
-            "path": self.path,
-            "line": self.line,
-            "column": self.column,
-            "message": self.message,
-        }
+        return public_dict(self, {"doc_index": "document"})
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.file, self.doc_index or 0, self.line or 0, self.column or 0, self.path, self.message)

@@ -139,30 +139,28 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _and(left: Fn, right: Fn) -> Fn:
+def _short_circuit(left: Fn, right: Fn, decided_by: bool, elementwise: Callable[[Any, Any], Any]) -> Fn:
+    """``left``, and ``right`` only when a scalar ``left`` does not already decide (is
+    not ``decided_by``: False for ``and``, True for ``or``); over arrays, elementwise."""
+
     def evaluate(values: Mapping[str, Any]) -> Any:
         a = left(values)
-        if not _is_array(a) and not a:
-            return False
+        if not _is_array(a) and bool(a) is decided_by:
+            return decided_by
         b = right(values)
         if _is_array(a) or _is_array(b):
-            return np.logical_and(a, b)
+            return elementwise(a, b)
         return bool(b)
 
     return evaluate
+
+
+def _and(left: Fn, right: Fn) -> Fn:
+    return _short_circuit(left, right, False, np.logical_and)
 
 
 def _or(left: Fn, right: Fn) -> Fn:
-    def evaluate(values: Mapping[str, Any]) -> Any:
-        a = left(values)
-        if not _is_array(a) and a:
-            return True
-        b = right(values)
-        if _is_array(a) or _is_array(b):
-            return np.logical_or(a, b)
-        return bool(b)
-
-    return evaluate
+    return _short_circuit(left, right, True, np.logical_or)
 
 
 def _not(operand: Fn) -> Fn:
@@ -250,27 +248,24 @@ class _Parser:
         return fn
 
     def or_expr(self) -> tuple[Fn, str]:
-        start = self.token.position
-        left = self.and_expr()
-        if not self.at("keyword", "or"):
-            return left
-        fn = self.logical_operand(left, "or", start)
-        while self.at("keyword", "or"):
-            self.take()
-            position = self.token.position
-            fn = _or(fn, self.logical_operand(self.and_expr(), "or", position))
-        return fn, _BOOLEAN
+        return self.logical_chain("or", self.and_expr, _or)
 
     def and_expr(self) -> tuple[Fn, str]:
+        return self.logical_chain("and", self.not_expr, _and)
+
+    def logical_chain(
+        self, word: str, operand: Callable[[], tuple[Fn, str]], combine: Callable[[Fn, Fn], Fn]
+    ) -> tuple[Fn, str]:
+        """``operand (word operand)*``: one operand as it is, or their ``combine``, a condition."""
         start = self.token.position
-        left = self.not_expr()
-        if not self.at("keyword", "and"):
+        left = operand()
+        if not self.at("keyword", word):
             return left
-        fn = self.logical_operand(left, "and", start)
-        while self.at("keyword", "and"):
+        fn = self.logical_operand(left, word, start)
+        while self.at("keyword", word):
             self.take()
             position = self.token.position
-            fn = _and(fn, self.logical_operand(self.not_expr(), "and", position))
+            fn = combine(fn, self.logical_operand(operand(), word, position))
         return fn, _BOOLEAN
 
     def not_expr(self) -> tuple[Fn, str]:
@@ -291,18 +286,17 @@ class _Parser:
         return _chain(operands, ops), _BOOLEAN
 
     def sum(self) -> tuple[Fn, str]:
-        fn, kind = self.product()
-        while self.at("op", "+", "-"):
-            op = _BINARY[self.take().text]
-            right, _ = self.product()
-            fn, kind = _binary(op, fn, right), _NUMBER
-        return fn, kind
+        return self.arithmetic_chain(("+", "-"), self.product)
 
     def product(self) -> tuple[Fn, str]:
-        fn, kind = self.unary()
-        while self.at("op", "*", "/"):
+        return self.arithmetic_chain(("*", "/"), self.unary)
+
+    def arithmetic_chain(self, ops: tuple[str, ...], operand: Callable[[], tuple[Fn, str]]) -> tuple[Fn, str]:
+        """``operand (op operand)*``, left to right: one operand as it is, else a number."""
+        fn, kind = operand()
+        while self.at("op", *ops):
             op = _BINARY[self.take().text]
-            right, _ = self.unary()
+            right, _ = operand()
             fn, kind = _binary(op, fn, right), _NUMBER
         return fn, kind
 

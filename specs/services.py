@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from specs.errors import SpecError, SpecValidationError
+from specs.errors import SpecError, SpecValidationError, public_dict
 from specs.models import Spec
 from specs.parsing import ParsedFile, parse_bytes, parse_data, parse_text
 from specs.validation import ValidatedDocument, validate_documents
@@ -60,16 +60,7 @@ class AppliedDocument:
     content_hash: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "document": self.document,
-            "kind": self.kind,
-            "name": self.name,
-            "version": self.version,
-            "action": self.action,
-            "id": self.spec_id,
-            "content_hash": self.content_hash,
-        }
+        return public_dict(self, {"spec_id": "id"})
 
     def __str__(self) -> str:
         where = f"{self.file}, document {self.document}"

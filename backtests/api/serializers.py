@@ -10,13 +10,8 @@ from backtests.models import BacktestRun, Trade
 from backtests.services import METRIC_COLUMNS
 from engine.runner import TRADE_KEYS
 from engine.timestamps import datetime_to_ms
+from jobs.api import SpecRefSerializer, absolute_links
 from specs.api.serializers import SpecRefField
-
-
-class SpecRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    version = serializers.IntegerField()
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -60,20 +55,18 @@ class RunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_links(self, run) -> dict:
-        request = self.context.get("request")
-
-        def absolute(path: str) -> str:
-            return request.build_absolute_uri(path) if request else path
-
         base = f"/api/v1/runs/{run.pk}/"
-        return {
-            "trades": absolute(base + "trades/"),
-            "trades_csv": absolute(base + "trades/?format=csv"),
-            "analytics": absolute(base + "analytics/"),
-            "equity": absolute(base + "equity/"),
-            "cancel": absolute(base + "cancel/"),
-            "report": absolute(f"/runs/{run.pk}/"),
-        }
+        return absolute_links(
+            self.context.get("request"),
+            {
+                "trades": base + "trades/",
+                "trades_csv": base + "trades/?format=csv",
+                "analytics": base + "analytics/",
+                "equity": base + "equity/",
+                "cancel": base + "cancel/",
+                "report": f"/runs/{run.pk}/",
+            },
+        )
 
 
 class RunDetailSerializer(RunSerializer):

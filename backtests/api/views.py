@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.db.models import F
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -26,7 +25,8 @@ from backtests.models import BacktestRun, RunEquity
 from backtests.run_config import RunConfigError, backtest_spec_for
 from backtests.selectors import runs_visible_to
 from backtests.series import preview_points
-from inputs.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
+from inputs.query import choice_filter, ordering_filter, text_filter
+from jobs.api import JobViewSet
 from jobs.models import JobStatus
 
 FILTERS = ("status", "strategy", "symbol", "timeframe")
@@ -57,79 +57,44 @@ class TradesQuery(serializers.Serializer):
     format = choice_filter(["json", "csv", "parquet"], "The same as the Accept header.", allow_blank=False)
 
 
-class RunViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    list=extend_schema(parameters=[RunListQuery]),
+    create=extend_schema(request=RunCreateSerializer, responses={202: RunDetailSerializer}),
+)
+class RunViewSet(JobViewSet):
     """Backtest runs of the requesting user (staff: everyone's); another user's is a 404."""
 
+    model = BacktestRun
     serializer_class = RunSerializer
+    detail_serializer_class = RunDetailSerializer
+    create_serializer_class = RunCreateSerializer
+    list_filters = FILTERS
+    enqueue_errors = RunConfigError
     query_serializers = {"list": RunListQuery, "equity": EquityQuery, "trades": TradesQuery}
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
-            return BacktestRun.objects.none()
-        runs = runs_visible_to(self.request.user)
-        if self.action != "list":
-            return runs
-        query = self.query()
-        for name in FILTERS:
-            if query.get(name):
-                runs = runs.filter(**{name: query[name]})
-        if query.get("spec"):
-            runs = runs.filter(spec__name=query["spec"])
-        ordering = query.get("ordering")
-        if ordering:
-            # Undefined metrics (null) sort last whichever the direction.
-            f = F(ordering.removeprefix("-"))
-            runs = runs.order_by(
-                f.desc(nulls_last=True) if ordering.startswith("-") else f.asc(nulls_last=True), "-id"
-            )
-        return runs
+    def visible(self, user):
+        return runs_visible_to(user)
 
-    def get_serializer_class(self):
-        if self.action == "retrieve":
-            return RunDetailSerializer
-        if self.action == "create":
-            return RunCreateSerializer
-        return RunSerializer
+    def ordered(self, jobs, ordering: str):
+        # Undefined metrics (null) sort last whichever the direction.
+        f = F(ordering.removeprefix("-"))
+        return jobs.order_by(
+            f.desc(nulls_last=True) if ordering.startswith("-") else f.asc(nulls_last=True), "-id"
+        )
 
-    @extend_schema(parameters=[RunListQuery])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=RunCreateSerializer, responses={202: RunDetailSerializer})
-    def create(self, request):
-        body = RunCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            spec = backtest_spec_for(
-                request.user, body.validated_data["spec"], body.validated_data.get("version")
-            )
-            run = services.run_enqueue(
-                spec=spec, owner=request.user, overrides=body.validated_data["overrides"]
-            )
-        except RunConfigError as exc:
-            raise ValidationError(exc.as_dict()) from exc
-        data = RunDetailSerializer(run, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+    def enqueue(self, user, body):
+        spec = backtest_spec_for(user, body["spec"], body.get("version"))
+        return services.run_enqueue(spec=spec, owner=user, overrides=body["overrides"])
 
     @extend_schema(request=None, responses={200: RunSerializer, 409: None})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = self.get_object()
-        if not services.run_cancel(run=run):
-            run.refresh_from_db()
-            return Response(
-                {"detail": f"run {run.pk} is already {run.status} and cannot be cancelled"},
-                status=status.HTTP_409_CONFLICT,
-            )
-        run.refresh_from_db()
-        return Response(RunSerializer(run, context={"request": request}).data)
+        return self.cancel_job(request, services.run_cancel)
 
     @extend_schema(request=None, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
-        new = services.run_rerun(run=self.get_object(), owner=request.user)
-        data = RunDetailSerializer(new, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+        return self.accepted(request, services.run_rerun(run=self.get_object(), owner=request.user))
 
     @extend_schema(
         description=(

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from jobs.api import SpecRefSerializer, absolute_links, absolute_url
 from optimizers.models import TRIAL_METRIC_COLUMNS, OptimizationRun, Trial
 from specs.api.serializers import SpecRefField
 
 
-class SweepSpecRefSerializer(serializers.Serializer):
-    """An exact spec version (named apart from the runs API's: the schema has one of each)."""
-
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    version = serializers.IntegerField()
-
-
 class SweepSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:sweep-detail")
-    spec = SweepSpecRefSerializer(read_only=True)
-    backtest = SweepSpecRefSerializer(source="backtest_spec", read_only=True)
+    spec = SpecRefSerializer(read_only=True)
+    backtest = SpecRefSerializer(source="backtest_spec", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
     objective = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
@@ -79,19 +72,17 @@ class SweepSerializer(serializers.ModelSerializer):
         }
 
     def get_links(self, run) -> dict:
-        request = self.context.get("request")
-
-        def absolute(path: str) -> str:
-            return request.build_absolute_uri(path) if request else path
-
         base = f"/api/v1/sweeps/{run.pk}/"
-        return {
-            "trials": absolute(base + "trials/"),
-            "cancel": absolute(base + "cancel/"),
-            "promote": absolute(base + "promote/"),
-            "resume": absolute(base + "resume/"),
-            "report": absolute(f"/sweeps/{run.pk}/"),
-        }
+        return absolute_links(
+            self.context.get("request"),
+            {
+                "trials": base + "trials/",
+                "cancel": base + "cancel/",
+                "promote": base + "promote/",
+                "resume": base + "resume/",
+                "report": f"/sweeps/{run.pk}/",
+            },
+        )
 
 
 class SweepDetailSerializer(SweepSerializer):
@@ -141,7 +132,7 @@ class TrialSerializer(serializers.ModelSerializer):
 class PromotionSerializer(serializers.Serializer):
     trial = serializers.IntegerField(source="trial.pk")
     params = serializers.JSONField(source="trial.params")
-    spec = SweepSpecRefSerializer()
+    spec = SpecRefSerializer()
     action = serializers.CharField()
     run = serializers.SerializerMethodField()
     warnings = serializers.ListField(
@@ -151,10 +142,8 @@ class PromotionSerializer(serializers.Serializer):
     )
 
     def get_run(self, promotion) -> dict:
-        request = self.context.get("request")
-        path = f"/api/v1/runs/{promotion.run.pk}/"
         return {
             "id": promotion.run.pk,
             "status": promotion.run.status,
-            "url": request.build_absolute_uri(path) if request else path,
+            "url": absolute_url(self.context.get("request"), f"/api/v1/runs/{promotion.run.pk}/"),
         }

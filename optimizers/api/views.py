@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from inputs.query import QueryParamsMixin, choice_filter, ordering_filter, text_filter
+from inputs.query import choice_filter, ordering_filter, text_filter
+from jobs.api import JobViewSet
 from jobs.models import JobStatus
 from optimizers import services
 from optimizers.api.serializers import (
@@ -37,53 +38,27 @@ class TrialListQuery(serializers.Serializer):
     ordering = ordering_filter(TRIAL_ORDER_FIELDS, what="trials")
 
 
-class SweepViewSet(
-    QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+@extend_schema_view(
+    list=extend_schema(parameters=[SweepListQuery]),
+    create=extend_schema(request=SweepCreateSerializer, responses={202: SweepDetailSerializer}),
+)
+class SweepViewSet(JobViewSet):
     """Sweeps of the requesting user (staff: everyone's); another user's is a 404."""
 
+    model = OptimizationRun
     serializer_class = SweepSerializer
+    detail_serializer_class = SweepDetailSerializer
+    create_serializer_class = SweepCreateSerializer
+    list_filters = ("status", "method")
+    enqueue_errors = services.SweepError
     query_serializers = {"list": SweepListQuery, "trials": TrialListQuery}
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # drf-spectacular builds the schema
-            return OptimizationRun.objects.none()
-        runs = sweeps_visible_to(self.request.user)
-        if self.action != "list":
-            return runs
-        query = self.query()
-        for name in ("status", "method"):
-            if query.get(name):
-                runs = runs.filter(**{name: query[name]})
-        if query.get("spec"):
-            runs = runs.filter(spec__name=query["spec"])
-        if query.get("ordering"):
-            runs = runs.order_by(query["ordering"], "-id")
-        return runs
+    def visible(self, user):
+        return sweeps_visible_to(user)
 
-    def get_serializer_class(self):
-        if self.action == "retrieve":
-            return SweepDetailSerializer
-        if self.action == "create":
-            return SweepCreateSerializer
-        return SweepSerializer
-
-    @extend_schema(parameters=[SweepListQuery])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=SweepCreateSerializer, responses={202: SweepDetailSerializer})
-    def create(self, request):
-        body = SweepCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            spec = services.sweep_spec_for(request.user, body.validated_data["spec"])
-            run = services.sweep_create(spec=spec, owner=request.user)
-        except services.SweepError as exc:
-            raise ValidationError(exc.as_dict()) from exc
-        run = sweeps_visible_to(request.user).get(pk=run.pk)
-        data = SweepDetailSerializer(run, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"]})
+    def enqueue(self, user, body):
+        run = services.sweep_create(spec=services.sweep_spec_for(user, body["spec"]), owner=user)
+        return sweeps_visible_to(user).get(pk=run.pk)
 
     @extend_schema(parameters=[TrialListQuery], responses={200: TrialSerializer(many=True)})
     @action(detail=True, methods=["get"])
@@ -97,15 +72,7 @@ class SweepViewSet(
     @extend_schema(request=None, responses={200: SweepSerializer, 409: None})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        run = self.get_object()
-        if not services.sweep_cancel(run=run):
-            run.refresh_from_db()
-            return Response(
-                {"detail": f"sweep {run.pk} is already {run.status} and cannot be cancelled"},
-                status=status.HTTP_409_CONFLICT,
-            )
-        run.refresh_from_db()
-        return Response(SweepSerializer(run, context={"request": request}).data)
+        return self.cancel_job(request, services.sweep_cancel)
 
     @extend_schema(request=None, responses={202: SweepSerializer, 409: None})
     @action(detail=True, methods=["post"])

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from inputs.text import printable
+from jobs.follow import add_queue_arguments, queue_and_follow, raise_unless_succeeded
 
 
 def parse_set(items: list[str]) -> dict:
@@ -78,32 +78,19 @@ class Command(BaseCommand):
             "--set", action="append", default=[], metavar="PATH=VALUE", help="override a field"
         )
         parser.add_argument(
-            "--wait", action="store_true", help="follow the run to the end and print its metrics"
-        )
-        parser.add_argument(
-            "--inline",
-            action="store_true",
-            help="run it in this process (no worker needed) and print its metrics, like --wait",
-        )
-        parser.add_argument(
             "--json",
             nargs="?",
             const="-",
             metavar="OUT.json",
             help="print JSON (queued mode), or write the full result to OUT.json (file mode)",
         )
-        parser.add_argument(
-            "--user", help="owner of the spec and the run (default: SPEC_OWNER or the only superuser)"
-        )
+        add_queue_arguments(parser, what="run", it="it", then="print its metrics")
         parser.add_argument("--spec", metavar="FILE.yaml", help="file mode: the spec file")
         parser.add_argument(
             "--candles", metavar="FILE.csv", help="file mode: candles (timestamp,open,high,low,close,volume)"
         )
         parser.add_argument(
             "--name", dest="doc_name", help="file mode: which Backtest of the file (default: the only one)"
-        )
-        parser.add_argument(
-            "--timeout", type=float, default=3600, help="--wait gives up after this many seconds"
         )
 
     def handle(self, *args, **opts):
@@ -127,51 +114,27 @@ class Command(BaseCommand):
     def handle_queued(self, opts):
         from backtests import services
         from backtests.run_config import RunConfigError, backtest_spec_for
-        from jobs.follow import no_worker_message, run_inline
         from jobs.models import JobStatus
         from specs.owners import resolve_owner
 
         owner = resolve_owner(opts["user"])
         overrides = parse_set(opts["set"])
-        if opts["inline"]:
-            run_inline()
-            opts["wait"] = True
-        try:
-            with transaction.atomic():
-                spec = backtest_spec_for(owner, opts["name"], opts["spec_version"])
-                run = services.run_enqueue(spec=spec, owner=owner, overrides=overrides)
-        except RunConfigError as exc:
-            raise CommandError(str(exc)) from None
+
+        def enqueue():
+            spec = backtest_spec_for(owner, opts["name"], opts["spec_version"])
+            return spec, services.run_enqueue(spec=spec, owner=owner, overrides=overrides)
+
         as_json = opts["json"] is not None
-        if not as_json:
-            self.stdout.write(f"queued run {run.pk} of {spec.name} v{spec.version}")
-        if not opts["wait"]:
-            if as_json:
-                self.stdout.write(json.dumps({"id": run.pk, "status": run.status}))
+        run = queue_and_follow(self, opts, enqueue=enqueue, errors=RunConfigError, as_json=as_json)
+        if run is None:
             return
-        if message := no_worker_message(f"run {run.pk}"):
-            raise CommandError(message)
-        run = self._follow(run.pk, opts["timeout"], show=not as_json)
         if as_json:
             body = {"id": run.pk, "status": run.status, "error": run.error, "metrics": run.ordered_metrics}
             self.stdout.write(json.dumps(body))
         elif run.status == JobStatus.SUCCEEDED:
             self.stdout.write(f"run {run.pk} succeeded: {run.candle_count:,} bars, {run.total_trades} trades")
             self.stdout.write(format_metrics(run.ordered_metrics))
-        if run.status != JobStatus.SUCCEEDED:
-            raise CommandError(f"run {run.pk} {run.status}" + (f": {run.error}" if run.error else ""))
-
-    def _follow(self, run_id: int, timeout: float, *, show: bool):
-        from backtests.models import BacktestRun
-        from jobs.follow import follow
-
-        return follow(
-            lambda: BacktestRun.objects.get(pk=run_id),
-            what=f"run {run_id}",
-            timeout=timeout,
-            out=self.stdout,
-            show=show,
-        )
+        raise_unless_succeeded(run)
 
     # --- file mode ---------------------------------------------------------------
     def handle_files(self, opts):

@@ -89,13 +89,13 @@ def test_cancel_before_start_prevents_the_start(spec, owner):
 
 def test_cancel_while_running_discards_the_results(spec, owner, monkeypatch):
     run = _queue(spec, owner)
-    real = services.run_backtest
+    real = services.config_backtest
 
     def cancel_midway(*args, **kwargs):
         BacktestRun.cancel(run.pk)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "run_backtest", cancel_midway)
+    monkeypatch.setattr(services, "config_backtest", cancel_midway)
     outcome = services.run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED
