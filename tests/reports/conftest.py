@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from specs.models import SpecKind
-from tests.factories import PASSWORD, backtest_data, layout_data, make_run, make_spec, make_user
+from tests.factories import PASSWORD, backtest_data, layout_data, make_run, make_spec
 
 # One section of every type and kind, in a deliberate order.
 EVERY_SECTION = [
@@ -35,21 +35,6 @@ EVERY_SECTION_NAMES = [
     "chart:trade_returns",
     "chart:rolling_sharpe",
 ]
-
-
-@pytest.fixture
-def alice(db):
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob(db):
-    return make_user("bob")
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("root", staff=True)
 
 
 def login(client, user):
