@@ -324,6 +324,19 @@ def _in_range(state, params, i, high, low):
 
 
 @njit(inline="always")
+def _collect(closed, trade, n_closed, first, second):
+    """``(n_closed, first, second)`` with ``trade`` recorded when ``closed``: a bar closes
+    at most two trades (one position, then another opened and closed within the bar)."""
+    if closed:
+        if n_closed == 0:
+            first = trade
+        else:
+            second = trade
+        n_closed += 1
+    return n_closed, first, second
+
+
+@njit(inline="always")
 def sim_bar(state, params, i, o, high, low, c, sig_open, sig_close):  # noqa: PLR0917
     """Bar ``i`` (prices ``o``/``high``/``low``/``c``) from ``state``.
 
@@ -354,39 +367,20 @@ def sim_bar(state, params, i, o, high, low, c, sig_open, sig_close):  # noqa: PL
     first = NO_TRADE
     second = NO_TRADE
     state, closed, trade = _at_open(state, params, i, o)
-    if closed:
-        n_closed = 1
-        first = trade
+    n_closed, first, second = _collect(closed, trade, n_closed, first, second)
     if sig_open != 0:
         state, closed, trade = _on_signal(state, params, i, o, sig_open)
-        if closed:
-            n_closed = 1
-            first = trade
+        n_closed, first, second = _collect(closed, trade, n_closed, first, second)
         # A position opened at this open is checked "from its open onwards" (it can only
         # trigger when slippage exceeds the stop distance); for a position held from an
         # earlier bar this repeats rule 1 on the same open, which cannot trigger again.
         state, closed, trade = _at_open(state, params, i, o)
-        if closed:
-            if n_closed == 0:
-                first = trade
-            else:
-                second = trade
-            n_closed += 1
+        n_closed, first, second = _collect(closed, trade, n_closed, first, second)
     state, closed, trade = _in_range(state, params, i, high, low)
-    if closed:
-        if n_closed == 0:
-            first = trade
-        else:
-            second = trade
-        n_closed += 1
+    n_closed, first, second = _collect(closed, trade, n_closed, first, second)
     if sig_close != 0:
         state, closed, trade = _on_signal(state, params, i, c, sig_close)
-        if closed:
-            if n_closed == 0:
-                first = trade
-            else:
-                second = trade
-            n_closed += 1
+        n_closed, first, second = _collect(closed, trade, n_closed, first, second)
     side = state[0]
     if side != 0:
         # the unrealised pnl at the raw close: exit fee and slippage are paid on exit
