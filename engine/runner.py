@@ -29,8 +29,6 @@ from engine.nb import (
     simulate_nb,
 )
 
-CANDLE_FIELDS = BAR_FIELDS
-
 # The first value a fused kernel returns (see ``strategies.registry``): done, or its
 # trade buffer filled up; a bar index >= 0 is the first bad candle.
 FUSED_DONE = -1
@@ -68,7 +66,7 @@ class Candles(BarColumns):
         the steps, which is then their median (-1 when there is none).
         Raises ``ValueError`` naming the column and the first bad index.
         """
-        cols, step = _validated_columns(candles, CANDLE_FIELDS)
+        cols, step = _validated_columns(candles, BAR_FIELDS)
         return cls(**cols), step
 
 
@@ -312,7 +310,7 @@ def simulate(  # noqa: PLR0917 (five price columns and the signals, like the ker
     cfg = _execution(execution)
     xrec = _execution_record(cfg, leverage, stop_loss_percent, take_profit_percent)
     cols, step = _validated_columns(
-        {"ts": ts, "open": open_, "high": high, "low": low, "close": close}, CANDLE_FIELDS[:5], prefix=""
+        {"ts": ts, "open": open_, "high": high, "low": low, "close": close}, BAR_FIELDS[:5], prefix=""
     )
     minutes = _minutes_per_bar(cols["ts"], step, timeframe_minutes)
     sig = _signals(signals, cols["ts"].shape[0])
@@ -418,7 +416,7 @@ def _run_fused(
     test_fused.py``), and so are its errors: when the kernel reports a bad candle, the
     full check runs and raises the message ``Candles.coerce`` would have.
     """
-    cols = _coerced_columns(candles, CANDLE_FIELDS, "candles.")
+    cols = _coerced_columns(candles, BAR_FIELDS, "candles.")
     ts = cols["ts"]
     n = ts.shape[0]
     equity = np.empty(n, dtype=np.float64)
