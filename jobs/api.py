@@ -48,12 +48,13 @@ class JobViewSet(QueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     enqueue_errors: type[JobError] = JobError
 
     def visible(self, user) -> Any:
-        """The jobs ``user`` may see (a 404 for the others)."""
-        raise NotImplementedError
+        """The jobs ``user`` may see (a 404 for the others). Each job kind's viewset defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define visible()")
 
     def enqueue(self, user, body: dict[str, Any]) -> Job:
-        """Queue the job a create's validated ``body`` asks for (``enqueue_errors``: a 400)."""
-        raise NotImplementedError
+        """Queue the job a create's validated ``body`` asks for (``enqueue_errors``: a 400).
+        Each job kind's viewset defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define enqueue()")
 
     def ordered(self, jobs, ordering: str):
         """The list in the ``?ordering=`` asked for, newest first among equals."""

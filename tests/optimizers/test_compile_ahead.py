@@ -98,3 +98,17 @@ def test_a_command_prints_progress_when_it_compiles_and_nothing_after(cold_stamp
     out, err = run()
     assert "hyperrsi-btc-15m" in out
     assert err == ""
+
+
+def test_the_bytecode_of_the_project_is_written_and_the_venv_left_alone(tmp_path, monkeypatch):
+    import optimizers.compile_ahead as step
+
+    for folder in ("app", ".venv/lib"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "mod.py").write_text("X = 1\n")
+    (tmp_path / "manage.py").write_text("Y = 2\n")
+    monkeypatch.setattr(step, "REPO", tmp_path)
+    step.compile_bytecode()
+    assert list((tmp_path / "app" / "__pycache__").glob("mod.*.pyc"))
+    assert list((tmp_path / "__pycache__").glob("manage.*.pyc"))
+    assert not (tmp_path / ".venv" / "lib" / "__pycache__").exists()
